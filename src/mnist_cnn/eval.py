@@ -1,0 +1,46 @@
+"""Test a checkpoint on the official test split: `python eval.py ckpt_path=PATH [overrides]`."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from mnist_cnn.checkpoint import load_model
+from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
+from mnist_cnn.utils.io import write_json
+
+warnings.filterwarnings("ignore", ".*does not have many workers.*")
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Rebuild the model from the checkpoint's own config, test it, write `metrics.json`."""
+    model = load_model(cfg.ckpt_path)
+    datamodule: L.LightningDataModule = instantiate(cfg.data)
+    loggers = instantiate_group(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=instantiate_group(cfg.get("callbacks")), logger=loggers or False
+    )
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    (results,) = trainer.test(model, datamodule=datamodule)
+    summary = {**results, "checkpoint": str(Path(cfg.ckpt_path).resolve())}
+    if trainer.is_global_zero:
+        write_json(Path(cfg.paths.output_dir) / "metrics.json", summary)
+    return summary
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
+def _main(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+def main() -> None:
+    """Console script `mnist-eval` and `python eval.py`."""
+    register_resolvers()
+    _main()

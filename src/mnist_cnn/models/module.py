@@ -1,0 +1,106 @@
+"""LightningModule: one shared step for train/val/test, metrics from torchmetrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim import Adam, Optimizer
+from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], Any]
+STAGES = ("train", "val", "test")
+
+
+class MnistLitModule(L.LightningModule):
+    """Trains any classifier `net` with cross-entropy; logs `{stage}/loss`, `{stage}/acc` and
+    `val/acc_best`."""
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: OptimizerFactory = partial(Adam, lr=1e-3),
+        scheduler: SchedulerFactory | None = None,
+        compile: bool = False,
+    ) -> None:
+        super().__init__()
+        # Callables are left out so checkpoints load with torch.load(weights_only=True); the
+        # run's whole config travels in the checkpoint instead (see mnist_cnn.checkpoint).
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
+        self.net = net
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        # Lets the model summary print each layer's input and output shape, like Keras.
+        self.example_input_array = torch.zeros(1, *net.input_shape)
+
+        num_classes = net.num_classes
+        # validate_args / nan_strategy off: their checks force a host sync on every step.
+        # ("train" cannot be a ModuleDict key: it would shadow nn.Module.train.)
+        self.acc = nn.ModuleDict(
+            {
+                f"{stage}_acc": MulticlassAccuracy(num_classes, average="micro", validate_args=False)
+                for stage in STAGES
+            }
+        )
+        self.loss = nn.ModuleDict(
+            {f"{stage}_loss": MeanMetric(nan_strategy="disable") for stage in STAGES}
+        )
+        self.val_acc_best = MaxMetric()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def setup(self, stage: str) -> None:
+        if self.hparams.compile and stage == "fit":
+            self.net.compile()  # in place, so state_dict keys stay unchanged
+
+    def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        images, labels = batch
+        logits = self(images)  # (B, num_classes)
+        loss = F.cross_entropy(logits, labels)
+        loss_metric, acc_metric = self.loss[f"{stage}_loss"], self.acc[f"{stage}_acc"]
+        loss_metric.update(loss.detach(), weight=len(labels))
+        acc_metric.update(logits.detach().argmax(dim=1), labels)
+        # Metric objects are computed and synced across processes once per epoch, not per step.
+        self.log(f"{stage}/loss", loss_metric, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/acc", acc_metric, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """Class probabilities (B, num_classes) for images, with or without labels."""
+        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self(images).softmax(dim=1)
+
+    def on_train_start(self) -> None:
+        # The sanity check ran validation on an untrained model; forget its accuracy.
+        self.val_acc_best.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self.val_acc_best.update(self.acc["val_acc"].compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"},
+        }
