@@ -1,4 +1,4 @@
-"""Train, then test the best checkpoint on the official test split: `python train.py [overrides]`."""
+"""Fit, then test the best checkpoint on the official test split: `python train.py [overrides]`."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ class MnistCNN(nn.Module):
         input_size: Sequence[int] = (28, 28),
         mean: float | None = None,
         std: float | None = None,
+        keras_init: bool = True,
     ) -> None:
         super().__init__()
         if not 0.0 <= dropout < 1.0:
@@ -54,6 +55,12 @@ class MnistCNN(nn.Module):
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Dropout(dropout), nn.Linear(flat_size, num_classes)
         )
+        if keras_init:
+            # Keras's defaults (Glorot-uniform weights, zero biases), not PyTorch's Kaiming ones.
+            for module in self.modules():
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    nn.init.xavier_uniform_(module.weight)
+                    nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mean is not None:

@@ -17,6 +17,8 @@ from torchmetrics.classification import MulticlassAccuracy
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
 STAGES = ("train", "val", "test")
+# The Keras recipe: Adam with its default learning rate.
+KERAS_ADAM = partial(Adam, lr=1e-3)
 
 
 class MnistLitModule(L.LightningModule):
@@ -26,7 +28,7 @@ class MnistLitModule(L.LightningModule):
     def __init__(
         self,
         net: nn.Module,
-        optimizer: OptimizerFactory = partial(Adam, lr=1e-3),
+        optimizer: OptimizerFactory = KERAS_ADAM,
         scheduler: SchedulerFactory | None = None,
         compile: bool = False,
     ) -> None:
@@ -45,7 +47,9 @@ class MnistLitModule(L.LightningModule):
         # ("train" cannot be a ModuleDict key: it would shadow nn.Module.train.)
         self.acc = nn.ModuleDict(
             {
-                f"{stage}_acc": MulticlassAccuracy(num_classes, average="micro", validate_args=False)
+                f"{stage}_acc": MulticlassAccuracy(
+                    num_classes, average="micro", validate_args=False
+                )
                 for stage in STAGES
             }
         )
@@ -73,7 +77,9 @@ class MnistLitModule(L.LightningModule):
         self.log(f"{stage}/acc", acc_metric, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         return self._shared_step(batch, "train")
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:

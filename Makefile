@@ -1,0 +1,43 @@
+# Two commands set everything up: `make train` and `make test`.
+# Each creates .venv on first use and installs the project; later calls skip the install
+# unless pyproject.toml changed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Extra overrides for train, e.g. make train ARGS="trainer.max_epochs=3 data.data_dir=/data"
+ARGS ?=
+
+.PHONY: help install train test test-fast lint format clean
+
+help:
+	@echo "make train   train the Keras MNIST convnet (ARGS='key=value ...' to override)"
+	@echo "make test    run the test suite (CPU, a few minutes)"
+	@echo "make lint    ruff check + format check"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/python train.py $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,93 @@
+import re
+import time
+
+import pytest
+import torch
+from torch.utils.data import BatchSampler, RandomSampler
+
+from mnist_cnn.data import MNISTDataModule
+from mnist_cnn.data.datamodule import DataNotFoundError, TensorDigits
+from mnist_cnn.data.idx import load_split
+
+
+def _setup(data_dir, **kwargs) -> MNISTDataModule:
+    datamodule = MNISTDataModule(data_dir=str(data_dir), download=False, **kwargs)
+    datamodule.prepare_data()
+    datamodule.setup()
+    return datamodule
+
+
+def test_splits_sizes_dtypes_and_range(tiny_data_dir):
+    dm = _setup(tiny_data_dir, batch_size=64)
+    assert (len(dm.train_set), len(dm.val_set), len(dm.test_set)) == (540, 60, 300)
+    images, labels = next(iter(dm.train_dataloader()))
+    assert images.shape == (64, 1, 28, 28) and images.dtype == torch.uint8
+    assert labels.dtype == torch.int64
+    images, _ = dm.on_after_batch_transfer((images, labels), 0)
+    assert images.dtype == torch.float32
+    assert images.min() >= 0.0 and images.max() <= 1.0 and images.max() > 0.5
+
+
+def test_val_split_is_seeded_and_disjoint_from_train(tiny_data_dir):
+    first, again = _setup(tiny_data_dir), _setup(tiny_data_dir)
+    other = _setup(tiny_data_dir, split_seed=7)
+    assert torch.equal(first.val_set.images, again.val_set.images)
+    assert not torch.equal(first.val_set.images, other.val_set.images)
+    # Every training image goes to exactly one side: the union is the official training set.
+    official = load_split(tiny_data_dir / "MNIST" / "raw", "train")[0]
+    train_rows, val_rows = _rows(first.train_set.images), _rows(first.val_set.images)
+    assert not train_rows & val_rows
+    assert train_rows | val_rows == _rows(official)
+
+
+def _rows(images: torch.Tensor) -> set[bytes]:
+    return {bytes(image.numpy()) for image in images}
+
+
+def test_official_test_set_is_kept_whole_and_in_order(tiny_data_dir):
+    dm = _setup(tiny_data_dir, batch_size=128)
+    images, labels = load_split(tiny_data_dir / "MNIST" / "raw", "test")
+    batches = list(dm.test_dataloader())
+    assert torch.equal(torch.cat([b[0] for b in batches]), images)
+    assert torch.equal(torch.cat([b[1] for b in batches]), labels)
+
+
+def test_batched_gather_yields_what_a_plain_sampler_would():
+    images = torch.arange(1000, dtype=torch.int64).view(1000, 1, 1, 1)
+    dataset = TensorDigits(images, torch.arange(1000))
+    generator = torch.Generator().manual_seed(3)
+    sampler = BatchSampler(RandomSampler(dataset, generator=generator), 128, drop_last=False)
+    seen = []
+    for indices in sampler:
+        batch_images, batch_labels = dataset.__getitems__(indices)
+        assert torch.equal(batch_images.flatten(), torch.tensor(indices))
+        assert torch.equal(batch_labels, torch.tensor(indices))
+        seen += indices
+    assert sorted(seen) == list(range(1000))  # nothing lost, nothing repeated
+
+
+def test_missing_data_fails_fast_with_the_fix(tmp_path):
+    started = time.perf_counter()
+    dm = MNISTDataModule(data_dir=str(tmp_path / "nowhere"), download=False)
+    with pytest.raises(DataNotFoundError) as info:
+        dm.prepare_data()
+    message = str(info.value)
+    for expected in [
+        str((tmp_path / "nowhere" / "MNIST" / "raw").resolve()),
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+        "data.data_dir=",
+    ]:
+        assert expected in message
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [({"batch_size": 0}, "data.batch_size=0"), ({"val_fraction": 1.0}, "data.val_fraction=1.0")],
+)
+def test_bad_values_name_their_key(kwargs, key):
+    with pytest.raises(ValueError, match=re.escape(key)):
+        MNISTDataModule(**kwargs)

@@ -1,0 +1,95 @@
+"""The training and evaluation entry points, in process and as real command lines."""
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from mnist_cnn.train import train
+
+from .conftest import compose_config, read_metrics, run_cli
+
+
+def test_fast_dev_run_through_the_composed_config(tiny_data_dir, tmp_path):
+    cfg = compose_config(
+        "train",
+        [f"data.data_dir={tiny_data_dir}", "debug=fast", "trainer.accelerator=cpu"],
+        tmp_path,
+    )
+    summary = train(cfg)
+    assert 0.0 <= summary["test/acc"] <= 1.0 and summary["global_step"] == 1
+    assert read_metrics(tmp_path)["test/acc"] == summary["test/acc"]
+
+
+@pytest.fixture(scope="module")
+def real_run(real_data_dir, tmp_path_factory):
+    """`python train.py` for 3 epochs on 8,000 real digits, exactly as the README says."""
+    run_dir = tmp_path_factory.mktemp("run")
+    result = run_cli(
+        "train.py",
+        f"data.data_dir={real_data_dir}",
+        "trainer.max_epochs=3",
+        "trainer.accelerator=cpu",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir, result
+
+
+@pytest.mark.slow
+def test_cli_run_learns_and_leaves_a_complete_run_folder(real_run):
+    run_dir, result = real_run
+    metrics = read_metrics(run_dir)
+    assert metrics["test/acc"] >= 0.95, metrics
+    assert metrics["epochs"] == 3 and metrics["val/acc_best"] >= metrics["val/acc"] - 1e-9
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert metrics["best_checkpoint"].startswith(str(run_dir / "checkpoints"))
+    # The Keras-style summary: every layer with its output shape, and the parameter count.
+    output = result.stdout + result.stderr
+    assert "34.8 K    Total params" in output
+    assert "[1, 32, 26, 26]" in output and "[1, 1600]" in output
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    assert {"val/acc", "val/acc_best", "train/loss"} <= set(events.Tags()["scalars"])
+
+
+@pytest.mark.slow
+def test_eval_of_the_best_checkpoint_reproduces_test_acc(real_run, real_data_dir, tmp_path):
+    run_dir, _ = real_run
+    trained = read_metrics(run_dir)
+    result = run_cli(
+        "eval.py",
+        f"ckpt_path={trained['best_checkpoint']}",
+        f"data.data_dir={real_data_dir}",
+        "trainer.accelerator=cpu",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_metrics(tmp_path)["test/acc"] == trained["test/acc"]
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes_leaves_one_run_folder(tiny_data_dir, tmp_path):
+    result = run_cli(
+        "train.py",
+        f"data.data_dir={tiny_data_dir}",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.max_epochs=1",
+        f"paths.log_dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (tmp_path / "train" / "runs").iterdir()
+    metrics = read_metrics(run_dir)
+    # Global batch 128 over 540 training images: 5 optimiser steps (64 per process).
+    assert metrics["global_step"] == 5
+    assert 0.0 <= metrics["test/acc"] <= 1.0
+
+
+def test_without_data_the_run_stops_fast_with_the_fix(tmp_path):
+    result = run_cli(
+        "train.py", f"data.data_dir={tmp_path / 'empty'}", "data.download=false",
+        f"hydra.run.dir={tmp_path / 'run'}", timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "t10k-labels-idx1-ubyte" in result.stderr and "data.data_dir=" in result.stderr
+    assert not (tmp_path / "run" / "metrics.json").exists()
