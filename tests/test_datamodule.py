@@ -91,3 +91,34 @@ def test_missing_data_fails_fast_with_the_fix(tmp_path):
 def test_bad_values_name_their_key(kwargs, key):
     with pytest.raises(ValueError, match=re.escape(key)):
         MNISTDataModule(**kwargs)
+
+
+def _labels_seen(loader) -> list[int]:
+    return [int(label) for _, labels in loader for label in labels]
+
+
+def test_every_sample_once_per_epoch_under_ddp(tiny_data_dir):
+    """Two ranks together see each training image once per epoch, and each val/test image
+    exactly once even when the split does not divide evenly."""
+    from types import SimpleNamespace
+
+    from lightning.pytorch.utilities.data import _update_dataloader
+    from torch.utils.data import DistributedSampler
+
+    dm = _setup(tiny_data_dir, batch_size=64)
+    for dataset in (dm.train_set, dm.val_set, dm.test_set):
+        dataset.labels = torch.arange(len(dataset))  # label = index, to track samples
+    dm.test_set = TensorDigits(dm.test_set.images[:299], dm.test_set.labels[:299])  # odd size
+
+    train_seen, val_seen, test_seen = [], [], []
+    for rank in (0, 1):
+        # What Lightning does to a training DataLoader under DDP.
+        sampler = DistributedSampler(dm.train_set, num_replicas=2, rank=rank, shuffle=True, seed=0)
+        train_seen += _labels_seen(_update_dataloader(dm.train_dataloader(), sampler))
+        dm.trainer = SimpleNamespace(world_size=2, global_rank=rank)
+        dm.batch_size_per_device = 32
+        val_seen += _labels_seen(dm.val_dataloader())
+        test_seen += _labels_seen(dm.test_dataloader())
+    assert sorted(train_seen) == list(range(540))
+    assert sorted(val_seen) == list(range(60))
+    assert sorted(test_seen) == list(range(299))

@@ -9,7 +9,7 @@ def test_default_is_the_keras_convnet():
     assert sum(p.numel() for p in net.parameters()) == 34_826
     kinds = [type(m).__name__ for m in [*net.features, *net.classifier]]
     assert kinds == [
-        "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d",
+        "Conv2d", "MaxPool2d", "ReLU", "Conv2d", "MaxPool2d", "ReLU",
         "Flatten", "Dropout", "Linear",
     ]  # fmt: skip
     assert net.classifier[-1].in_features == 1600
@@ -57,3 +57,21 @@ def test_keras_initialisation_by_default():
     bound = (6 / (1600 + 10)) ** 0.5
     assert net.classifier[-1].weight.abs().max() <= bound
     assert torch.count_nonzero(MnistCNN(keras_init=False).classifier[-1].bias) > 0
+
+
+def test_pooling_before_relu_equals_the_keras_order_exactly():
+    """Same outputs and same gradients as Conv → ReLU → MaxPool, the order Keras writes."""
+    torch.manual_seed(0)
+    net = MnistCNN().eval()
+    conv1, _, _, conv2, _, _ = net.features
+    keras_order = torch.nn.Sequential(
+        conv1, torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        conv2, torch.nn.ReLU(), torch.nn.MaxPool2d(2), net.classifier,
+    )  # fmt: skip
+    x = torch.rand(16, 1, 28, 28)
+    out = net(x)
+    assert torch.equal(out, keras_order(x))
+    grads = torch.autograd.grad(out.square().sum(), list(net.parameters()))
+    keras_grads = torch.autograd.grad(keras_order(x).square().sum(), list(net.parameters()))
+    for grad, keras_grad in zip(grads, keras_grads, strict=True):
+        assert torch.equal(grad, keras_grad)

@@ -37,7 +37,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     for logger in loggers:
         logger.log_hyperparams(config)
 
+    fit_started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    fit_seconds = time.perf_counter() - fit_started
     metrics = _scalars(trainer.callback_metrics)
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if cfg.get("test"):
@@ -50,6 +52,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "best_checkpoint": str(Path(best_path).resolve()) if best_path else None,
+        "fit_time_s": round(fit_seconds, 3),
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
     if trainer.is_global_zero:

@@ -31,6 +31,7 @@ class MnistLitModule(L.LightningModule):
         optimizer: OptimizerFactory = KERAS_ADAM,
         scheduler: SchedulerFactory | None = None,
         compile: bool = False,
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
         # Callables are left out so checkpoints load with torch.load(weights_only=True); the
@@ -62,6 +63,9 @@ class MnistLitModule(L.LightningModule):
         return self.net(x)
 
     def setup(self, stage: str) -> None:
+        if self.hparams.channels_last:
+            # NHWC convolutions and pooling run 1.2–1.5× faster on CPU (oneDNN) and on GPUs.
+            self.net.to(memory_format=torch.channels_last)
         if self.hparams.compile and stage == "fit":
             self.net.compile()  # in place, so state_dict keys stay unchanged
 
