@@ -1,0 +1,176 @@
+"""LightningDataModule: official MNIST-format splits as in-memory uint8 tensors, batched by index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from torch.utils.data import DataLoader, Dataset
+
+from mnist_cnn.data.idx import FILES, find_file, load_split
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The dataset files are missing and could not be downloaded."""
+
+
+class TensorDigits(Dataset):
+    """Images and labels held as tensors; a whole batch is gathered with one index op."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images[index], self.labels[index]
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        # DataLoader calls this with a batch's indices instead of one __getitem__ per sample.
+        index = torch.as_tensor(indices, device=self.images.device)
+        return self.images[index], self.labels[index]
+
+
+def to_unit_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels 0..255 → float32 in [0, 1]; float input is taken as already scaled."""
+    return images.float().div_(255) if images.dtype == torch.uint8 else images
+
+
+def _whole_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """collate_fn for TensorDigits: __getitems__ already returns the batch."""
+    return batch
+
+
+class MNISTDataModule(L.LightningDataModule):
+    """MNIST (or FashionMNIST, KMNIST): a seeded validation split of the official training set,
+    and the official test set untouched.
+
+    `batch_size` is global, as in Keras: under DDP each of the N processes gets batch_size / N,
+    so the optimiser sees the same batch (and the same number of steps) on any device count.
+    """
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        dataset: str = "MNIST",
+        batch_size: int = 128,
+        val_fraction: float = 0.1,
+        split_seed: int = 42,
+        download: bool = True,
+        num_classes: int = 10,
+    ) -> None:
+        super().__init__()
+        if batch_size <= 0:
+            raise ValueError(f"data.batch_size={batch_size}: must be a positive integer, e.g. 128.")
+        if not 0.0 < val_fraction < 1.0:
+            raise ValueError(f"data.val_fraction={val_fraction}: must lie in (0, 1), e.g. 0.1.")
+        self.save_hyperparameters()
+        self.raw_dir = Path(data_dir) / dataset / "raw"
+        self.batch_size_per_device = batch_size
+        self.train_set: TensorDigits | None = None
+        self.val_set: TensorDigits | None = None
+        self.test_set: TensorDigits | None = None
+
+    def _missing_files(self) -> list[str]:
+        names = [name for split in FILES.values() for name in split]
+        return [name for name in names if find_file(self.raw_dir, name) is None]
+
+    def _not_found(self, reason: str) -> DataNotFoundError:
+        expected = "\n  ".join(name for split in FILES.values() for name in split)
+        return DataNotFoundError(
+            f"{self.hparams.dataset} files not found in {self.raw_dir.resolve()} ({reason}).\n"
+            f"Expected these four files there (each may also end in .gz):\n  {expected}\n"
+            f"Copy them there, or point to a folder holding {self.hparams.dataset}/raw/ with "
+            f"data.data_dir=/path/to/folder (and data.download=false when offline)."
+        )
+
+    def prepare_data(self) -> None:
+        """Download with torchvision when files are missing (runs on one process per node)."""
+        if not self._missing_files():
+            return
+        if not self.hparams.download:
+            raise self._not_found("data.download=false")
+        from torchvision import datasets  # imported here: only downloads need it
+
+        dataset_class = getattr(datasets, self.hparams.dataset)
+        try:
+            for train in (True, False):
+                dataset_class(self.hparams.data_dir, train=train, download=True)
+        except Exception as err:  # torchvision raises RuntimeError/URLError/OSError variously
+            reason = " ".join(str(err).split())[:300]
+            raise self._not_found(f"download failed: {reason}") from None
+
+    def setup(self, stage: str | None = None) -> None:
+        """Read the IDX files into tensors once; split train/val with a fixed seed."""
+        if self.trainer is not None:
+            world_size = self.trainer.world_size
+            if self.hparams.batch_size % world_size:
+                raise ValueError(
+                    f"data.batch_size={self.hparams.batch_size} is not divisible by the "
+                    f"{world_size} processes; choose a multiple of {world_size}."
+                )
+            self.batch_size_per_device = self.hparams.batch_size // world_size
+        if self._missing_files():
+            raise self._not_found("run prepare_data or download them")
+        if stage in (None, "fit", "validate") and self.train_set is None:
+            images, labels = load_split(self.raw_dir, "train", self.hparams.num_classes)
+            generator = torch.Generator().manual_seed(self.hparams.split_seed)
+            order = torch.randperm(len(labels), generator=generator)
+            val_count = round(len(labels) * self.hparams.val_fraction)
+            if not 0 < val_count < len(labels):
+                raise ValueError(
+                    f"data.val_fraction={self.hparams.val_fraction} of {len(labels)} training "
+                    f"images leaves an empty train or validation split."
+                )
+            val_index, train_index = order[:val_count], order[val_count:]
+            self.train_set = TensorDigits(images[train_index], labels[train_index])
+            self.val_set = TensorDigits(images[val_index], labels[val_index])
+        if stage in (None, "test", "predict") and self.test_set is None:
+            self.test_set = TensorDigits(*load_split(self.raw_dir, "test", self.hparams.num_classes))
+
+    def _loader(self, dataset: TensorDigits | None, shuffle: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError("call setup() before asking for a dataloader")
+        sampler = None
+        if not shuffle and self.trainer is not None and self.trainer.world_size > 1:
+            # Lightning's default DistributedSampler pads ranks to equal length by repeating
+            # samples; evaluation must see each official test image exactly once.
+            sampler = UnrepeatedDistributedSampler(
+                dataset,
+                num_replicas=self.trainer.world_size,
+                rank=self.trainer.global_rank,
+                shuffle=False,
+            )
+        # No workers: gathering a batch from memory is cheaper than handing it between processes.
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size_per_device,
+            shuffle=shuffle,
+            sampler=sampler,
+            collate_fn=_whole_batch,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, shuffle=False)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """uint8 images → float in [0, 1], on the device the batch now lives on (4× less to copy).
+
+        Takes (images, labels) or images alone (the model summary's example input, predict).
+        """
+        if isinstance(batch, (tuple, list)):
+            return (to_unit_float(batch[0]), *batch[1:])
+        return to_unit_float(batch)

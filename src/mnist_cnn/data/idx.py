@@ -1,0 +1,106 @@
+"""Read MNIST-format IDX files (plain or gzip) into uint8 tensors, refusing damaged ones."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import struct
+import zlib
+from pathlib import Path
+
+import torch
+
+# The four files of every MNIST-format dataset (MNIST, FashionMNIST, KMNIST), by split.
+FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_UBYTE = 0x08
+
+
+class IDXError(ValueError):
+    """An IDX file that is missing, damaged or not what its name says."""
+
+
+def _fix(path: Path) -> str:
+    return f"Delete {path} and run again to re-download it (or point data.data_dir elsewhere)."
+
+
+def read_idx(path: str | Path) -> torch.Tensor:
+    """Read one unsigned-byte IDX file, `.gz` or not, checking its header against its size."""
+    path = Path(path)
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise IDXError(f"{path}: cannot be read ({err}). {_fix(path)}") from err
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != _UBYTE:
+        raise IDXError(
+            f"{path}: not an unsigned-byte IDX file (magic bytes {raw[:4].hex() or 'none'}, "
+            f"expected 000008xx). {_fix(path)}"
+        )
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise IDXError(f"{path}: header of {ndim} dimensions is cut short. {_fix(path)}")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = header + math.prod(shape)
+    if len(raw) != expected:
+        raise IDXError(
+            f"{path}: {len(raw)} bytes, but its header {tuple(shape)} needs {expected} "
+            f"(truncated or padded). {_fix(path)}"
+        )
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8, offset=header).reshape(shape)
+
+
+def find_file(raw_dir: Path, name: str) -> Path | None:
+    """The plain file if present, else its `.gz`, else None."""
+    for candidate in (raw_dir / name, raw_dir / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_split(raw_dir: str | Path, split: str, num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 1, H, W) uint8 and labels (N,) int64 of one split, validated together."""
+    raw_dir = Path(raw_dir)
+    image_name, label_name = FILES[split]
+    paths = [find_file(raw_dir, name) for name in (image_name, label_name)]
+    missing = [name for name, p in zip((image_name, label_name), paths) if p is None]
+    if missing:
+        raise FileNotFoundError(f"{raw_dir}: missing {', '.join(missing)} (or its .gz)")
+    image_path, label_path = paths
+    images, labels = read_idx(image_path), read_idx(label_path)
+    if images.ndim != 3:
+        raise IDXError(f"{image_path}: images must be (N, H, W), got {tuple(images.shape)}. {_fix(image_path)}")
+    if labels.ndim != 1:
+        raise IDXError(f"{label_path}: labels must be (N,), got {tuple(labels.shape)}. {_fix(label_path)}")
+    if len(images) != len(labels):
+        raise IDXError(
+            f"{raw_dir}: {len(images)} images in {image_path.name} but {len(labels)} labels in "
+            f"{label_path.name}. Delete both and re-download."
+        )
+    if len(labels) and int(labels.max()) >= num_classes:
+        raise IDXError(
+            f"{label_path}: label {int(labels.max())} is out of range 0..{num_classes - 1}. "
+            f"{_fix(label_path)}"
+        )
+    return images.unsqueeze(1), labels.long()
+
+
+def write_idx(path: str | Path, data: torch.Tensor) -> Path:
+    """Write a uint8 tensor as an IDX file (gzip when `path` ends in .gz)."""
+    path = Path(path)
+    data = data.to(torch.uint8).contiguous()
+    header = bytes([0, 0, _UBYTE, data.ndim]) + struct.pack(f">{data.ndim}I", *data.shape)
+    payload = header + data.numpy().tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gz":
+        with gzip.open(path, "wb") as f:
+            f.write(payload)
+    else:
+        path.write_bytes(payload)
+    return path
