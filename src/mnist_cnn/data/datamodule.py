@@ -49,6 +49,7 @@ class MNISTDataModule(L.LightningDataModule):
     """MNIST (or FashionMNIST, KMNIST): a seeded validation split of the official training set,
     and the official test set untouched.
 
+    With `on_device` the tensors move to the training device in `setup` (a no-op on CPU).
     `batch_size` is global, as in Keras: under DDP each of the N processes gets batch_size / N,
     so the optimiser sees the same batch (and the same number of steps) on any device count.
     """
@@ -62,6 +63,7 @@ class MNISTDataModule(L.LightningDataModule):
         split_seed: int = 42,
         download: bool = True,
         num_classes: int = 10,
+        on_device: bool = True,
     ) -> None:
         super().__init__()
         if batch_size <= 0:
@@ -131,6 +133,15 @@ class MNISTDataModule(L.LightningDataModule):
             self.val_set = TensorDigits(images[val_index], labels[val_index])
         if stage in (None, "test", "predict") and self.test_set is None:
             self.test_set = TensorDigits(*load_split(self.raw_dir, "test", self.hparams.num_classes))
+        if self.trainer is not None and self.hparams.on_device:
+            self.move_to(self.trainer.strategy.root_device)
+
+    def move_to(self, device: torch.device | str) -> None:
+        """Keep the uint8 datasets on `device`: batches are then gathered there, with no copies
+        per step but the batch's indices (MNIST is 55 MB as uint8; a GPU holds it easily)."""
+        for dataset in (self.train_set, self.val_set, self.test_set):
+            if dataset is not None:
+                dataset.images, dataset.labels = dataset.images.to(device), dataset.labels.to(device)
 
     def _loader(self, dataset: TensorDigits | None, shuffle: bool) -> DataLoader:
         if dataset is None:
