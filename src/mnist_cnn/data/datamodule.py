@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,18 @@ def to_unit_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255) if images.dtype == torch.uint8 else images
 
 
+def resolve_class_names(class_names: Sequence[str] | None, num_classes: int) -> list[str]:
+    """The names shown in predictions and plots; None means the digits "0".."num_classes-1"."""
+    if class_names is None:
+        return [str(index) for index in range(num_classes)]
+    if len(class_names) != num_classes:
+        raise ValueError(
+            f"data.class_names has {len(class_names)} names but data.num_classes={num_classes}; "
+            f"give one name per class, or null for the digits."
+        )
+    return [str(name) for name in class_names]
+
+
 def _whole_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """collate_fn for TensorDigits: __getitems__ already returns the batch."""
     return batch
@@ -62,6 +75,7 @@ class MNISTDataModule(L.LightningDataModule):
         split_seed: int = 42,
         download: bool = True,
         num_classes: int = 10,
+        class_names: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         if batch_size <= 0:
@@ -69,6 +83,7 @@ class MNISTDataModule(L.LightningDataModule):
         if not 0.0 < val_fraction < 1.0:
             raise ValueError(f"data.val_fraction={val_fraction}: must lie in (0, 1), e.g. 0.1.")
         self.save_hyperparameters()
+        self.class_names = resolve_class_names(class_names, num_classes)
         self.raw_dir = Path(data_dir) / dataset / "raw"
         self.batch_size_per_device = batch_size
         self.train_set: TensorDigits | None = None
