@@ -1,4 +1,4 @@
-"""LightningDataModule: official MNIST-format splits as in-memory uint8 tensors, batched by index."""
+"""LightningDataModule: MNIST-format splits as in-memory uint8 tensors, batched by index."""
 
 from __future__ import annotations
 
@@ -145,7 +145,9 @@ class MNISTDataModule(L.LightningDataModule):
             self.train_set = TensorDigits(images[train_index], labels[train_index])
             self.val_set = TensorDigits(images[val_index], labels[val_index])
         if stage in (None, "test", "predict") and self.test_set is None:
-            self.test_set = TensorDigits(*load_split(self.raw_dir, "test", self.hparams.num_classes))
+            self.test_set = TensorDigits(
+                *load_split(self.raw_dir, "test", self.hparams.num_classes)
+            )
 
     def _loader(self, dataset: TensorDigits | None, shuffle: bool) -> DataLoader:
         if dataset is None:
@@ -182,7 +184,7 @@ class MNISTDataModule(L.LightningDataModule):
         return self._loader(self.test_set, shuffle=False)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """uint8 images → float in [0, 1], on the device the batch now lives on (4× less to copy).
+        """uint8 images → float in [0, 1], on the device the batch now lives on (4x less to copy).
 
         Takes (images, labels) or images alone (the model summary's example input, predict).
         """
