@@ -26,7 +26,9 @@ class LearningReport(L.Callback):
 
     def __init__(self, output_dir: str, mistakes: int = 32) -> None:
         if mistakes <= 0:
-            raise ValueError(f"callbacks.learning_report.mistakes={mistakes}: must be > 0, e.g. 32.")
+            raise ValueError(
+                f"callbacks.learning_report.mistakes={mistakes}: must be > 0, e.g. 32."
+            )
         self.output_dir = Path(output_dir)
         self.mistakes = mistakes
         self.history: list[dict[str, float]] = []

@@ -16,9 +16,7 @@ _GRID_COLUMNS = 8
 _GRID_PADDING = 12  # pixels above each digit, room for its "true → predicted" caption
 
 
-def confusion_matrix_figure(
-    confusion: MulticlassConfusionMatrix, class_names: list[str]
-) -> Figure:
+def confusion_matrix_figure(confusion: MulticlassConfusionMatrix, class_names: list[str]) -> Figure:
     """Counts of (true, predicted) test labels, drawn by torchmetrics."""
     figure = Figure(figsize=(7, 6), layout="constrained")
     axes = figure.subplots()
@@ -62,7 +60,11 @@ def curves_figure(history: list[dict[str, float]]) -> Figure:
     figure = Figure(figsize=(9, 3.5), layout="constrained")
     for axes, name in zip(figure.subplots(1, 2), ("loss", "acc"), strict=True):
         for stage in ("train", "val"):
-            points = [(row["epoch"], row[f"{stage}/{name}"]) for row in history if f"{stage}/{name}" in row]
+            points = [
+                (row["epoch"], row[f"{stage}/{name}"])
+                for row in history
+                if f"{stage}/{name}" in row
+            ]
             if points:
                 axes.plot(*zip(*points, strict=True), marker="o", label=stage)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
