@@ -82,8 +82,10 @@ class MNISTDataModule(L.LightningDataModule):
             raise ValueError(f"data.batch_size={batch_size}: must be a positive integer, e.g. 128.")
         if not 0.0 < val_fraction < 1.0:
             raise ValueError(f"data.val_fraction={val_fraction}: must lie in (0, 1), e.g. 0.1.")
+        # A plain list before save_hyperparameters: Hydra passes a ListConfig, which
+        # torch.load(weights_only=True) refuses to read back from a checkpoint.
+        class_names = self.class_names = resolve_class_names(class_names, num_classes)
         self.save_hyperparameters()
-        self.class_names = resolve_class_names(class_names, num_classes)
         self.raw_dir = Path(data_dir) / dataset / "raw"
         self.batch_size_per_device = batch_size
         self.train_set: TensorDigits | None = None

@@ -1,0 +1,47 @@
+"""scripts/new_project.py: a renamed copy of the template whose own tests pass."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import REPO
+
+
+@pytest.mark.slow
+def test_new_project_is_renamed_and_its_tests_pass(tmp_path):
+    dest = tmp_path / "digits-lab"
+    script = REPO / "scripts" / "new_project.py"
+    subprocess.run(
+        [sys.executable, str(script), "digits-lab", "--dest", str(dest)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    assert (dest / "src" / "digits_lab" / "models" / "cnn.py").is_file()
+    assert not (dest / "src" / "mnist_cnn").exists()
+    pyproject = (dest / "pyproject.toml").read_text()
+    assert (
+        'name = "digits-lab"' in pyproject
+        and 'digits-lab-predict = "digits_lab.predict:main"' in pyproject
+    )
+    assert "mnist_cnn" not in (dest / "conf" / "model" / "digits_lab.yaml").read_text()
+    # The new tree's own tests, importing only the new package (PYTHONPATH replaced).
+    env = {**os.environ, "PYTHONPATH": str(dest / "src")}
+    fast_run = "tests/test_train.py::test_fast_dev_run_through_the_composed_config"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_net.py", "tests/test_configs.py", fast_run],
+        cwd=dest, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_bad_names_are_refused_with_the_rule(tmp_path):
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        from new_project import new_project
+    finally:
+        sys.path.pop(0)
+    with pytest.raises(ValueError, match="lower-case letters"):
+        new_project("2fast", tmp_path / "x")
