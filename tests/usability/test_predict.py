@@ -45,6 +45,9 @@ def test_predict_on_300_real_digit_pngs_matches_eval_accuracy(
 
     evaluate(eval_cfg)
     assert correct / 300 == pytest.approx(read_metrics(tmp_path / "eval")["test/acc"], abs=1e-6)
+    # eval.py's run folder gets the test-time pictures too (no curves: it did not train).
+    assert (tmp_path / "eval" / "confusion_matrix.png").is_file()
+    assert not (tmp_path / "eval" / "curves.png").exists()
     assert correct / 300 > 0.5  # trained, not guessing
     # The printed table: a header and one row per image, with top-3.
     lines = result.stdout.splitlines()
