@@ -8,7 +8,9 @@ inversion); others are cropped to their ink, scaled into the box and centred lik
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,26 +29,33 @@ class ImageError(ValueError):
 def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode a PNG or JPEG completely, refusing other formats, damage and decompression bombs."""
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns between its limit and twice its limit; we refuse outright.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path, formats=("PNG", "JPEG"))  # reads the header only
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageError(
-                    f"{width}x{height} pixels is over the limit of {max_pixels:,} "
-                    f"(a decompression bomb?); raise max_pixels if the file is trusted"
-                )
-            image.load()  # decode now, so truncation and corruption show here
+        file = open(path, "rb")  # noqa: SIM115 (closed by the with-block below)
+    except OSError as err:
+        raise ImageError(f"cannot be read ({err.strerror or err})") from err
+    with file, warnings.catch_warnings():
+        # Pillow only warns between its limit and twice its limit; refuse both outright.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = _pillow(Image.open, file, formats=("PNG", "JPEG"))  # reads the header only
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageError(
+                f"{width}x{height} pixels is over the limit of {max_pixels:,} "
+                f"(a decompression bomb?); raise max_pixels if the file is trusted"
+            )
+        _pillow(image.load)  # decode now, so truncation and corruption show here
+    return image
+
+
+def _pillow(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a Pillow call, turning its many error types into an ImageError with the reason."""
+    try:
+        return call(*args, **kwargs)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageError(f"too large to decode safely (a decompression bomb?): {err}") from err
     except UnidentifiedImageError as err:
         raise ImageError("not a PNG or JPEG image") from err
-    except (OSError, SyntaxError, ValueError, EOFError) as err:  # Pillow's decode errors vary
-        if isinstance(err, ImageError):
-            raise
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise ImageError(f"corrupt or truncated image ({type(err).__name__}: {err})") from err
-    return image
 
 
 def as_pil(image: Image.Image | np.ndarray | torch.Tensor) -> Image.Image:
