@@ -1,6 +1,7 @@
 """Fork this template under a new name: `python scripts/new_project.py NAME [--dest DIR]`.
 
-Copies the files git tracks (plus new, not-ignored ones) to DIR (default ../NAME), renaming the
+Copies the files git tracks (plus new, not-ignored ones) to DIR (default ../NAME), a new git
+repository, renaming the
 package (mnist_cnn → name), the distribution (mnist-cnn → name) and the console scripts
 (mnist-train → name-train, ...) in file contents and paths. Class names such as MnistCNN stay.
 """
@@ -60,6 +61,8 @@ def new_project(name: str, dest: Path) -> Path:
         except UnicodeDecodeError:  # images and other binary files are copied as they are
             shutil.copyfile(source, target)
         shutil.copymode(source, target)
+    # A repository of its own from the start (this script, in the fork, lists files with git).
+    subprocess.run(["git", "init", "-q", str(dest)], check=True)
     return dest
 
 
@@ -69,7 +72,9 @@ def main() -> None:
     parser.add_argument("--dest", type=Path, help="where to write it (default: ../NAME)")
     args = parser.parse_args()
     dest = new_project(args.name, args.dest or TEMPLATE.parent / args.name)
-    print(f"wrote {dest}\nnext: cd {dest} && git init && make test")
+    print(
+        f"wrote {dest} (a new git repository, nothing committed yet)\nnext: cd {dest} && make test"
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def test_new_project_is_renamed_and_its_tests_pass(tmp_path):
         check=True, capture_output=True,
     )  # fmt: skip
     assert (dest / "src" / "digits_lab" / "models" / "cnn.py").is_file()
-    assert not (dest / "src" / "mnist_cnn").exists()
+    assert not (dest / "src" / "mnist_cnn").exists() and (dest / ".git").is_dir()
     pyproject = (dest / "pyproject.toml").read_text()
     assert (
         'name = "digits-lab"' in pyproject
