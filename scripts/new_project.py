@@ -16,14 +16,15 @@ import subprocess
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
-SCRIPTS = ("train", "eval", "predict", "export")
+# Written out in full, so that a fork's copy of this file names the fork's own scripts.
+SCRIPTS = ("mnist-train", "mnist-eval", "mnist-predict", "mnist-export")
 
 
 def renames(name: str) -> dict[str, str]:
     """Old token → new token; `name` like "digits-lab" or "digits_lab"."""
     package, distribution = name.replace("-", "_"), name.replace("_", "-")
     table = {"mnist_cnn": package, "mnist-cnn": distribution}
-    table.update({f"mnist-{script}": f"{distribution}-{script}" for script in SCRIPTS})
+    table.update({script: f"{distribution}-{script.rsplit('-', 1)[1]}" for script in SCRIPTS})
     return table
 
 

@@ -12,20 +12,22 @@ from ..conftest import REPO
 
 @pytest.mark.slow
 def test_new_project_is_renamed_and_its_tests_pass(tmp_path):
-    dest = tmp_path / "digits-lab"
-    script = REPO / "scripts" / "new_project.py"
+    # This tree's package (mnist_cnn, or a fork's own name) and the fork's, always different.
+    (old,) = [path.parent.name for path in (REPO / "src").glob("*/train.py")]
+    new = f"{old}_fork"
+    name = new.replace("_", "-")
+    dest = tmp_path / name
     subprocess.run(
-        [sys.executable, str(script), "digits-lab", "--dest", str(dest)],
+        [sys.executable, str(REPO / "scripts" / "new_project.py"), name, "--dest", str(dest)],
         check=True, capture_output=True,
     )  # fmt: skip
-    assert (dest / "src" / "digits_lab" / "models" / "cnn.py").is_file()
-    assert not (dest / "src" / "mnist_cnn").exists() and (dest / ".git").is_dir()
+    assert (dest / "src" / new / "models" / "cnn.py").is_file()
+    assert not (dest / "src" / old).exists() and (dest / ".git").is_dir()
     pyproject = (dest / "pyproject.toml").read_text()
-    assert (
-        'name = "digits-lab"' in pyproject
-        and 'digits-lab-predict = "digits_lab.predict:main"' in pyproject
-    )
-    assert "mnist_cnn" not in (dest / "conf" / "model" / "digits_lab.yaml").read_text()
+    assert f'name = "{name}"' in pyproject
+    assert f'{name}-predict = "{new}.predict:main"' in pyproject
+    model_config = (dest / "conf" / "model" / f"{new}.yaml").read_text()
+    assert f"{new}.models.MnistCNN" in model_config and not re.search(rf"\b{old}\.", model_config)
     # The new tree's own tests, importing only the new package (PYTHONPATH replaced).
     env = {**os.environ, "PYTHONPATH": str(dest / "src")}
     fast_run = "tests/test_train.py::test_fast_dev_run_through_the_composed_config"
