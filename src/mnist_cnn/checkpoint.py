@@ -51,7 +51,11 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def load_model(path: str | Path) -> MnistLitModule:
     """Rebuild the LightningModule from the checkpoint's own config and load its weights (CPU)."""
-    checkpoint = read_checkpoint(path)
+    return build_model(read_checkpoint(path))
+
+
+def build_model(checkpoint: dict[str, Any]) -> MnistLitModule:
+    """The model of a checkpoint already read with `read_checkpoint`, in eval mode."""
     model = instantiate(checkpoint[CONFIG_KEY]["model"])
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()

@@ -1,7 +1,8 @@
-"""LightningDataModule: official MNIST-format splits as in-memory uint8 tensors, batched by index."""
+"""LightningDataModule: MNIST-format splits as in-memory uint8 tensors, batched by index."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,18 @@ def to_unit_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255) if images.dtype == torch.uint8 else images
 
 
+def resolve_class_names(class_names: Sequence[str] | None, num_classes: int) -> list[str]:
+    """The names shown in predictions and plots; None means the digits "0".."num_classes-1"."""
+    if class_names is None:
+        return [str(index) for index in range(num_classes)]
+    if len(class_names) != num_classes:
+        raise ValueError(
+            f"data.class_names has {len(class_names)} names but data.num_classes={num_classes}; "
+            f"give one name per class, or null for the digits."
+        )
+    return [str(name) for name in class_names]
+
+
 def _whole_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """collate_fn for TensorDigits: __getitems__ already returns the batch."""
     return batch
@@ -63,6 +76,7 @@ class MNISTDataModule(L.LightningDataModule):
         split_seed: int = 42,
         download: bool = True,
         num_classes: int = 10,
+        class_names: Sequence[str] | None = None,
         on_device: bool = True,
     ) -> None:
         super().__init__()
@@ -70,6 +84,9 @@ class MNISTDataModule(L.LightningDataModule):
             raise ValueError(f"data.batch_size={batch_size}: must be a positive integer, e.g. 128.")
         if not 0.0 < val_fraction < 1.0:
             raise ValueError(f"data.val_fraction={val_fraction}: must lie in (0, 1), e.g. 0.1.")
+        # A plain list before save_hyperparameters: Hydra passes a ListConfig, which
+        # torch.load(weights_only=True) refuses to read back from a checkpoint.
+        class_names = self.class_names = resolve_class_names(class_names, num_classes)
         self.save_hyperparameters()
         self.raw_dir = Path(data_dir) / dataset / "raw"
         self.batch_size_per_device = batch_size
@@ -132,7 +149,9 @@ class MNISTDataModule(L.LightningDataModule):
             self.train_set = TensorDigits(images[train_index], labels[train_index])
             self.val_set = TensorDigits(images[val_index], labels[val_index])
         if stage in (None, "test", "predict") and self.test_set is None:
-            self.test_set = TensorDigits(*load_split(self.raw_dir, "test", self.hparams.num_classes))
+            self.test_set = TensorDigits(
+                *load_split(self.raw_dir, "test", self.hparams.num_classes)
+            )
         if self.trainer is not None and self.hparams.on_device:
             self.move_to(self.trainer.strategy.root_device)
 
@@ -141,7 +160,10 @@ class MNISTDataModule(L.LightningDataModule):
         per step but the batch's indices (MNIST is 55 MB as uint8; a GPU holds it easily)."""
         for dataset in (self.train_set, self.val_set, self.test_set):
             if dataset is not None:
-                dataset.images, dataset.labels = dataset.images.to(device), dataset.labels.to(device)
+                dataset.images, dataset.labels = (
+                    dataset.images.to(device),
+                    dataset.labels.to(device),
+                )
 
     def _loader(self, dataset: TensorDigits | None, shuffle: bool) -> DataLoader:
         if dataset is None:
@@ -178,7 +200,7 @@ class MNISTDataModule(L.LightningDataModule):
         return self._loader(self.test_set, shuffle=False)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """uint8 images → float in [0, 1], on the device the batch now lives on (4× less to copy).
+        """uint8 images → float in [0, 1], on the device the batch now lives on (4x less to copy).
 
         Takes (images, labels) or images alone (the model summary's example input, predict).
         """

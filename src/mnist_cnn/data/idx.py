@@ -64,20 +64,26 @@ def find_file(raw_dir: Path, name: str) -> Path | None:
     return None
 
 
-def load_split(raw_dir: str | Path, split: str, num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+def load_split(
+    raw_dir: str | Path, split: str, num_classes: int = 10
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (N, 1, H, W) uint8 and labels (N,) int64 of one split, validated together."""
     raw_dir = Path(raw_dir)
     image_name, label_name = FILES[split]
     paths = [find_file(raw_dir, name) for name in (image_name, label_name)]
-    missing = [name for name, p in zip((image_name, label_name), paths) if p is None]
+    missing = [name for name, p in zip((image_name, label_name), paths, strict=True) if p is None]
     if missing:
         raise FileNotFoundError(f"{raw_dir}: missing {', '.join(missing)} (or its .gz)")
     image_path, label_path = paths
     images, labels = read_idx(image_path), read_idx(label_path)
     if images.ndim != 3:
-        raise IDXError(f"{image_path}: images must be (N, H, W), got {tuple(images.shape)}. {_fix(image_path)}")
+        raise IDXError(
+            f"{image_path}: images must be (N, H, W), got {tuple(images.shape)}. {_fix(image_path)}"
+        )
     if labels.ndim != 1:
-        raise IDXError(f"{label_path}: labels must be (N,), got {tuple(labels.shape)}. {_fix(label_path)}")
+        raise IDXError(
+            f"{label_path}: labels must be (N,), got {tuple(labels.shape)}. {_fix(label_path)}"
+        )
     if len(images) != len(labels):
         raise IDXError(
             f"{raw_dir}: {len(images)} images in {image_path.name} but {len(labels)} labels in "

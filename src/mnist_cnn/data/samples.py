@@ -23,7 +23,9 @@ def real_digits(t10k_dir: str | Path) -> Split:
 def synthetic_digits(count: int, seed: int = 0, num_classes: int = 10) -> Split:
     """Noisy copies of one random stroke pattern per class: learnable, but not MNIST."""
     generator = torch.Generator().manual_seed(seed)
-    templates = (torch.rand(num_classes, 1, 28, 28, generator=torch.Generator().manual_seed(1234)) > 0.8)
+    templates = (
+        torch.rand(num_classes, 1, 28, 28, generator=torch.Generator().manual_seed(1234)) > 0.8
+    )
     labels = torch.randint(0, num_classes, (count,), generator=generator)
     noise = torch.rand(count, 1, 28, 28, generator=generator) * 0.6
     images = (templates[labels].float() * 0.7 + noise).clamp(0, 1).mul(255).to(torch.uint8)

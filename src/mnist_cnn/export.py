@@ -1,0 +1,118 @@
+"""Export a checkpoint for deployment: `python scripts/export.py ckpt_path=PATH format=onnx`.
+
+The exported model maps float images (B, 1, 28, 28) in [0, 1], any B, to class probabilities
+(B, num_classes), exactly as `MnistLitModule.predict_step`; the class names travel inside it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from mnist_cnn.checkpoint import CONFIG_KEY, build_model, read_checkpoint
+from mnist_cnn.data.datamodule import resolve_class_names, to_unit_float
+from mnist_cnn.data.idx import load_split
+from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
+
+FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+
+
+def export(
+    ckpt_path: str | Path,
+    format: str = "onnx",
+    output: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    check_images: int = 256,
+) -> tuple[Path, float]:
+    """Write the model; return its path and the max |exported - PyTorch| over real test images."""
+    if format not in FORMATS:
+        raise ValueError(f"format={format}: choose one of {', '.join(FORMATS)}.")
+    checkpoint = read_checkpoint(ckpt_path)
+    model = build_model(checkpoint)
+    config = checkpoint[CONFIG_KEY]
+    class_names = resolve_class_names(config["data"].get("class_names"), model.net.num_classes)
+    output = Path(output) if output else Path(ckpt_path).with_suffix(FORMATS[format])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    probabilities = nn.Sequential(model.net, nn.Softmax(dim=1)).eval()
+    example = torch.zeros(2, *model.net.input_shape)
+    data = config["data"]
+    raw_dir = Path(data_dir or data["data_dir"]) / data["dataset"] / "raw"
+    images = _check_inputs(raw_dir, check_images, model.net)
+    with warnings.catch_warnings():
+        # torch.onnx (TorchScript-based) and torch.jit warn that torch.export replaces them; its
+        # ONNX path needs onnxscript too. The files they write are the same ONNX and TorchScript.
+        warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
+        if format == "onnx":
+            _write_onnx(probabilities, example, output, class_names)
+        else:
+            scripted = torch.jit.trace(probabilities, example)
+            torch.jit.save(scripted, output, _extra_files={"class_names": json.dumps(class_names)})
+        return output, _max_difference(output, format, probabilities, images)
+
+
+def _write_onnx(net: nn.Module, example: torch.Tensor, output: Path, names: list[str]) -> None:
+    import onnx  # optional: pip install 'mnist-cnn[export]'
+
+    torch.onnx.export(
+        net,
+        (example,),
+        str(output),
+        input_names=["images"],
+        output_names=["probabilities"],
+        dynamic_axes={"images": {0: "batch"}, "probabilities": {0: "batch"}},
+        dynamo=False,  # the torch.export-based exporter needs onnxscript as well
+    )
+    model = onnx.load(str(output))
+    onnx.helper.set_model_props(model, {"class_names": json.dumps(names)})
+    onnx.save(model, str(output))
+
+
+def _check_inputs(raw_dir: Path, count: int, net: nn.Module) -> torch.Tensor:
+    """Real test images from the checkpoint's dataset; random ones (and a note) without them."""
+    try:
+        images, _ = load_split(raw_dir, "test", net.num_classes)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"checking on random images: no usable test files ({err}); set data_dir=...")
+        return torch.rand(count, *net.input_shape, generator=torch.Generator().manual_seed(0))
+    print(f"checking on {min(count, len(images))} real test images from {raw_dir}")
+    return to_unit_float(images[:count])
+
+
+def _max_difference(path: Path, format: str, reference: nn.Module, images: torch.Tensor) -> float:
+    """Max |exported - PyTorch| over `images`, run as one batch and as a batch of one."""
+    if format == "onnx":
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        run = lambda x: torch.from_numpy(session.run(None, {"images": x.numpy()})[0])  # noqa: E731
+    else:
+        run = torch.jit.load(path)
+    with torch.inference_mode():
+        expected = reference(images)
+        differences = [
+            (run(images) - expected).abs().max(),
+            (run(images[:1]) - expected[:1]).abs().max(),
+        ]
+    return float(max(differences))
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
+def _main(cfg: DictConfig) -> None:
+    output, difference = export(
+        cfg.ckpt_path, cfg.format, cfg.output, cfg.data_dir, cfg.check_images
+    )
+    print(f"wrote {output} ({cfg.format}); max abs difference to PyTorch: {difference:.2e}")
+    if difference > cfg.tolerance:
+        raise SystemExit(f"max abs difference {difference:.2e} is over tolerance={cfg.tolerance}.")
+
+
+def main() -> None:
+    """Console script `mnist-export` and `python scripts/export.py`."""
+    register_resolvers()
+    _main()

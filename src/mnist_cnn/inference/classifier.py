@@ -1,0 +1,154 @@
+"""A trained model (checkpoint or ONNX file) as a function from images to predictions.
+
+classify = load_classifier("outputs/train/runs/<run>/checkpoints/last.ckpt")
+classify(["a.png", pil_image, numpy_array, tensor])  # → one Prediction per image
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from mnist_cnn.checkpoint import CONFIG_KEY, build_model, read_checkpoint
+from mnist_cnn.data.datamodule import resolve_class_names, to_unit_float
+from mnist_cnn.inference.images import MAX_PIXELS, ImageError, as_pil, open_image, to_mnist
+
+ImageLike = str | Path | Image.Image | np.ndarray | torch.Tensor
+# float images (B, 1, H, W) in [0, 1] → class probabilities (B, num_classes)
+Probabilities = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class Prediction:
+    """One input's result; `error` says why an unreadable input has no prediction."""
+
+    file: str
+    prediction: str | None = None
+    index: int | None = None
+    confidence: float | None = None
+    top3: list[tuple[str, float]] = field(default_factory=list)
+    error: str | None = None
+
+
+class Classifier:
+    """Turns inputs into MNIST-style digits, predicts them in batches, names the classes."""
+
+    def __init__(
+        self,
+        probabilities: Probabilities,
+        class_names: list[str],
+        input_size: tuple[int, int] = (28, 28),
+        batch_size: int = 256,
+        invert: bool | None = None,
+        max_pixels: int = MAX_PIXELS,
+    ) -> None:
+        if batch_size <= 0:
+            raise ValueError(f"batch_size={batch_size}: must be a positive integer, e.g. 256.")
+        self.probabilities, self.class_names = probabilities, class_names
+        self.input_size, self.batch_size = tuple(input_size), batch_size
+        self.invert, self.max_pixels = invert, max_pixels
+
+    def __call__(self, inputs: ImageLike | Iterable[ImageLike]) -> list[Prediction]:
+        """Predictions for a path, image, array or tensor, or a list of them, in input order.
+
+        A tensor or array with a batch dimension (N, 1, H, W) counts as N images.
+        """
+        if isinstance(inputs, (str, Path, Image.Image)) or (
+            isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim < 4
+        ):
+            inputs = [inputs]
+        names, digits = [], []
+        for number, item in enumerate(inputs):
+            if isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim == 4:
+                names += [f"<input {number}>[{i}]" for i in range(len(item))]
+                digits += [self.prepare(image) for image in item]
+            else:
+                names.append(str(item) if isinstance(item, (str, Path)) else f"<input {number}>")
+                digits.append(self.prepare(item))
+        return self.predict_digits(names, digits)
+
+    def predict_digits(
+        self, names: list[str], digits: list[torch.Tensor | ImageError]
+    ) -> list[Prediction]:
+        """Predictions for prepared uint8 digits (1, H, W); an ImageError stands for a refusal."""
+        results = [
+            Prediction(name, error=str(digit) if isinstance(digit, ImageError) else None)
+            for name, digit in zip(names, digits, strict=True)
+        ]
+        good = [i for i, digit in enumerate(digits) if isinstance(digit, torch.Tensor)]
+        for start in range(0, len(good), self.batch_size):
+            chunk = good[start : start + self.batch_size]
+            batch = to_unit_float(torch.stack([digits[i] for i in chunk]))  # (B, 1, H, W)
+            with torch.inference_mode():
+                probabilities = self.probabilities(batch)
+            top = probabilities.topk(min(3, probabilities.shape[1]), dim=1)
+            for i, values, indices in zip(
+                chunk, top.values.tolist(), top.indices.tolist(), strict=True
+            ):
+                ranked = [
+                    (self.class_names[k], round(v, 6)) for k, v in zip(indices, values, strict=True)
+                ]
+                results[i] = Prediction(names[i], ranked[0][0], indices[0], ranked[0][1], ranked)
+        return results
+
+    def prepare(self, item: ImageLike) -> torch.Tensor | ImageError:
+        """The MNIST-style uint8 digit (1, H, W) of one input, or the reason it was refused."""
+        try:
+            image = (
+                open_image(item, self.max_pixels) if isinstance(item, (str, Path)) else as_pil(item)
+            )
+            return to_mnist(image, self.input_size, self.invert)
+        except ImageError as err:
+            return err
+
+
+def load_classifier(path: str | Path, **options: Any) -> Classifier:
+    """A Classifier from a train.py checkpoint (.ckpt) or a scripts/export.py ONNX file (.onnx)."""
+    path = Path(path)
+    if path.suffix == ".onnx":
+        return _from_onnx(path, **options)
+    checkpoint = read_checkpoint(path)
+    model = build_model(checkpoint)
+    names = checkpoint[CONFIG_KEY].get("data", {}).get("class_names")
+    return Classifier(
+        lambda images: model.predict_step(images, 0),
+        resolve_class_names(names, model.net.num_classes),
+        model.net.input_shape[1:],
+        **options,
+    )
+
+
+def _from_onnx(path: Path, **options: Any) -> Classifier:
+    try:
+        import onnxruntime
+    except ImportError as err:
+        raise ImportError(
+            f"ckpt_path={path}: ONNX files need onnxruntime: pip install 'mnist-cnn[export]'"
+        ) from err
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"ckpt_path={path}: no such file; export one with scripts/export.py."
+        )
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (model_input,) = session.get_inputs()
+    metadata = session.get_modelmeta().custom_metadata_map
+    names = json.loads(metadata["class_names"]) if "class_names" in metadata else None
+    num_classes = session.get_outputs()[0].shape[1]
+
+    def probabilities(images: torch.Tensor) -> torch.Tensor:
+        (output,) = session.run(None, {model_input.name: images.numpy()})
+        return torch.from_numpy(output)
+
+    return Classifier(
+        probabilities,
+        resolve_class_names(names, num_classes),
+        tuple(model_input.shape[2:]),
+        **options,
+    )
