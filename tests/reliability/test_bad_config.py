@@ -9,6 +9,7 @@ from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 
 from mnist_cnn.checkpoint import CONFIG_KEY
+from mnist_cnn.eval import evaluate
 from mnist_cnn.train import train
 
 from ..conftest import compose_config, run_cli
@@ -116,3 +117,9 @@ def test_the_command_line_refuses_within_seconds(tiny_data_dir, tmp_path):
     assert result.returncode != 0
     assert f"trainer.devices={CORES + 1}: must lie in 1..{CORES}" in result.stderr
     assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.json").exists()
+
+
+def test_eval_refuses_the_same_trainer_settings(tmp_path):
+    cfg = compose_config("eval", ["ckpt_path=any.ckpt", "trainer.accelerator=tpux"], tmp_path)
+    with pytest.raises(ValueError, match=r"trainer\.accelerator=tpux: unknown"):
+        evaluate(cfg)
