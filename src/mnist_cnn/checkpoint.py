@@ -1,15 +1,20 @@
-"""Checkpoints carry the run's config, so a model is rebuilt from a file with no Python written."""
+"""Checkpoints carry the run's config, so a model is rebuilt from a file with no Python written.
+They are read with torch.load(weights_only=True) only, and written atomically."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from mnist_cnn.models.module import MnistLitModule
+from mnist_cnn.utils.io import write_bytes_atomic
 
 CONFIG_KEY = "mnist_cnn_config"
 
@@ -47,6 +52,44 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             f"checkpoint written by train.py."
         )
     return checkpoint
+
+
+class SafeCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint reader and writer, made safe: loads are always weights_only (even
+    under TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1) and saves go to a temporary file beside the target
+    that is renamed over it (Lightning's own temporary file lives in $TMPDIR, so its rename
+    becomes a non-atomic copy when $TMPDIR is on another filesystem)."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
+    ) -> None:
+        if storage_options is not None or "://" in str(path):
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        write_bytes_atomic(path, buffer.getvalue())
+
+    def load_checkpoint(
+        self,
+        path: str | Path,
+        map_location: Callable | None = lambda storage, loc: storage,
+        weights_only: bool | None = None,
+    ) -> dict[str, Any]:
+        return super().load_checkpoint(path, map_location=map_location, weights_only=True)
+
+
+def check_resumable(ckpt_path: str | Path, net_config: dict[str, Any]) -> None:
+    """Refuse, before any work, a resume checkpoint that is unsafe, not ours or another network."""
+    saved = read_checkpoint(ckpt_path)[CONFIG_KEY]["model"]["net"]
+    if saved != net_config:
+        differ = sorted(
+            k for k in saved.keys() | net_config.keys() if saved.get(k) != net_config.get(k)
+        )
+        raise ValueError(
+            f"ckpt_path={ckpt_path}: a checkpoint of a different network (model.net differs in "
+            f"{', '.join(differ)}: checkpoint has {[saved.get(k) for k in differ]}, this run "
+            f"{[net_config.get(k) for k in differ]}). Resume with the run's own overrides."
+        )
 
 
 def load_model(path: str | Path) -> MnistLitModule:

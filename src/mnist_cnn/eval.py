@@ -14,12 +14,14 @@ from omegaconf import DictConfig, OmegaConf
 from mnist_cnn.checkpoint import load_model
 from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
 from mnist_cnn.utils.io import write_json
+from mnist_cnn.utils.preflight import check_trainer
 
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Rebuild the model from the checkpoint's own config, test it, write `metrics.json`."""
+    check_trainer(cfg.trainer)
     model = load_model(cfg.ckpt_path)
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     loggers = instantiate_group(cfg.get("logger"))

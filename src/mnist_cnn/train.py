@@ -12,9 +12,10 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_cnn.checkpoint import StoreConfig
+from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig
 from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
 from mnist_cnn.utils.io import write_json
+from mnist_cnn.utils.preflight import check_run_config
 
 # Batches come from in-memory tensors on purpose; worker processes would only add IPC.
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -27,13 +28,17 @@ def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit and test as `cfg` says; write `metrics.json` into the run folder; return the metrics."""
     started = time.perf_counter()
+    check_run_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     model: L.LightningModule = instantiate(cfg.model)
     config = OmegaConf.to_container(cfg, resolve=True)
     callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config)]
     loggers = instantiate_group(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    # SafeCheckpointIO: checkpoints are read weights_only and written atomically.
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
+    )
     for logger in loggers:
         logger.log_hyperparams(config)
 

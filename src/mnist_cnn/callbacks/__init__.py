@@ -1,6 +1,16 @@
-"""Callbacks that show what a run did: the learning report and the layer-shape printout."""
+"""Callbacks: what a run shows (learning report, layer shapes) and what keeps it trustworthy
+(clean stops, exact resume, refusing bad numbers)."""
 
+from mnist_cnn.callbacks.finite_loss import StopOnNonFiniteLoss
+from mnist_cnn.callbacks.interruption import SaveOnInterrupt
 from mnist_cnn.callbacks.layer_shapes import LayerShapes
 from mnist_cnn.callbacks.learning_report import LearningReport
+from mnist_cnn.callbacks.rng_state import RestoreRNGState
 
-__all__ = ["LayerShapes", "LearningReport"]
+__all__ = [
+    "LayerShapes",
+    "LearningReport",
+    "RestoreRNGState",
+    "SaveOnInterrupt",
+    "StopOnNonFiniteLoss",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset
 
 from mnist_cnn.data.idx import FILES, find_file, load_split
+from mnist_cnn.data.sampler import ResumableShuffle
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -93,6 +95,8 @@ class MNISTDataModule(L.LightningDataModule):
         self.train_set: TensorDigits | None = None
         self.val_set: TensorDigits | None = None
         self.test_set: TensorDigits | None = None
+        self.train_sampler: ResumableShuffle | None = None
+        self._train_sampler_state: dict[str, Any] = {}
 
     def _missing_files(self) -> list[str]:
         names = [name for split in FILES.values() for name in split]
@@ -169,6 +173,9 @@ class MNISTDataModule(L.LightningDataModule):
         if dataset is None:
             raise RuntimeError("call setup() before asking for a dataloader")
         sampler = None
+        if shuffle and (self.trainer is None or self.trainer.world_size == 1):
+            # Under DDP, Lightning's DistributedSampler shuffles by (seed, epoch) instead.
+            sampler, shuffle = self._resumable_shuffle(dataset), False
         if not shuffle and self.trainer is not None and self.trainer.world_size > 1:
             # Lightning's default DistributedSampler pads ranks to equal length by repeating
             # samples; evaluation must see each official test image exactly once.
@@ -186,6 +193,28 @@ class MNISTDataModule(L.LightningDataModule):
             sampler=sampler,
             collate_fn=_whole_batch,
         )
+
+    def _resumable_shuffle(self, dataset: TensorDigits) -> ResumableShuffle:
+        # torch.initial_seed() is the run's `seed` (seed_everything), so shuffling follows it.
+        self.train_sampler = ResumableShuffle(
+            len(dataset), self.batch_size_per_device, seed=torch.initial_seed()
+        )
+        if self._train_sampler_state:
+            self.train_sampler.load_state_dict(self._train_sampler_state)
+        return self.train_sampler
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the training epoch stands, so a resumed run trains on the batches it had left."""
+        if self.train_sampler is None or self.trainer is None:
+            return {}
+        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        state = self.train_sampler.state_dict(done, self.trainer.num_training_batches)
+        return {"train_sampler": state}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._train_sampler_state = state_dict.get("train_sampler", {})
+        if self._train_sampler_state:  # Lightning cannot tell that the sampler resumes mid-epoch
+            warnings.filterwarnings("ignore", ".*your dataloader is not resumable.*")
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, shuffle=True)

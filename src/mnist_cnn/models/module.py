@@ -58,6 +58,7 @@ class MnistLitModule(L.LightningModule):
             {f"{stage}_loss": MeanMetric(nan_strategy="disable") for stage in STAGES}
         )
         self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)  # in checkpoints: a resumed run remembers its best
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -97,11 +98,9 @@ class MnistLitModule(L.LightningModule):
         images = batch[0] if isinstance(batch, (tuple, list)) else batch
         return self(images).softmax(dim=1)
 
-    def on_train_start(self) -> None:
-        # The sanity check ran validation on an untrained model; forget its accuracy.
-        self.val_acc_best.reset()
-
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:  # a few batches on untrained or restored weights: no best
+            return
         self.val_acc_best.update(self.acc["val_acc"].compute())
         self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
 

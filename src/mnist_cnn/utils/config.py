@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,28 @@ CONFIG_DIR = (
 )
 
 
+@functools.cache  # Hydra may resolve the run folder more than once: one folder per process
+def unique_dir(base: str) -> str:
+    """Create and return `<base>_<pid>`, or `<base>_<pid>-2`, -3... if taken.
+
+    mkdir is atomic, also on a shared filesystem, so two runs never share a folder: not when
+    they start in the same second on two machines, nor when a process id is reused (containers
+    often run every job as the same pid).
+    """
+    Path(base).parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        path = f"{base}_{os.getpid()}" + (f"-{attempt}" if attempt > 1 else "")
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{base}_{os.getpid()}: 999 folders of that name exist already.")
+
+
 def register_resolvers() -> None:
-    """`${pid:}` keeps run folders unique when two runs start in the same second."""
-    OmegaConf.register_new_resolver("pid", os.getpid, use_cache=True, replace=True)
+    """`${unique_dir:BASE}` gives each run a folder of its own (see unique_dir)."""
+    OmegaConf.register_new_resolver("unique_dir", unique_dir, replace=True)
 
 
 def instantiate_group(group: DictConfig | None) -> list[Any]:
