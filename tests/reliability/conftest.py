@@ -51,9 +51,11 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
 
 
 def outcome(run_dir: Path) -> dict:
-    """metrics.json less what differs between two folders (paths, wall time)."""
+    """metrics.json less what differs between two folders (paths, timings)."""
     metrics = read_metrics(run_dir)
-    return {k: v for k, v in metrics.items() if k not in ("best_checkpoint", "wall_time_s")}
+    return {
+        k: v for k, v in metrics.items() if k != "best_checkpoint" and not k.endswith("_time_s")
+    }
 
 
 def weights(ckpt: Path) -> dict[str, torch.Tensor]:
