@@ -57,6 +57,8 @@ class MnistLitModule(L.LightningModule):
             {f"{stage}_loss": MeanMetric(nan_strategy="disable") for stage in STAGES}
         )
         self.val_acc_best = MaxMetric()
+        # Saved in checkpoints, so a resumed run's best also covers the epochs before the resume.
+        self.val_acc_best.persistent(True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -93,11 +95,9 @@ class MnistLitModule(L.LightningModule):
         images = batch[0] if isinstance(batch, (tuple, list)) else batch
         return self(images).softmax(dim=1)
 
-    def on_train_start(self) -> None:
-        # The sanity check ran validation on an untrained model; forget its accuracy.
-        self.val_acc_best.reset()
-
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:  # an untrained or just-restored model: not an epoch
+            return
         self.val_acc_best.update(self.acc["val_acc"].compute())
         self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
 
