@@ -33,10 +33,11 @@ def _job_dirs(sweep_dir):
 
 @pytest.mark.slow
 def test_a_failing_job_is_recorded_and_the_others_still_run(tiny_data_dir, tmp_path):
+    """Also under DDP, where Lightning's watchdog would end the sweep with the failed job."""
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
-        "train.py", "-m", "model.optimizer.lr=-1,1e-3", f"data.data_dir={tiny_data_dir}",
-        *QUICK, f"hydra.sweep.dir={sweep_dir}",
+        "train.py", "-m", "model.optimizer.lr=-1,1e-3", "trainer.devices=2",
+        f"data.data_dir={tiny_data_dir}", *QUICK, f"hydra.sweep.dir={sweep_dir}",
     )  # fmt: skip
     assert result.returncode != 0  # the sweep still reports the failure...
     failed, completed = _summary(sweep_dir)  # ...after running the job after it
