@@ -36,7 +36,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from mnist_cnn.data.datamodule import MNISTDataModule, to_unit_float
 from mnist_cnn.data.samples import synthetic_digits, write_dataset
 from mnist_cnn.models import MnistCNN
-from mnist_cnn.utils.config import instantiate_group
+from mnist_cnn.utils.config import compose_config, instantiate_group
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH = 128
@@ -97,22 +97,12 @@ class _EpochTimer(L.Callback):
         self.seconds = time.perf_counter() - self.started
 
 
-def _default_config(data_dir: Path, output_dir: Path, overrides: list[str]):
-    from hydra import compose, initialize_config_dir
-
-    from mnist_cnn.utils.config import CONFIG_DIR
-
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        cfg = compose("train", overrides=[f"data.data_dir={data_dir}", *overrides])
-    cfg.paths.output_dir = str(output_dir)
-    return cfg
-
-
 def project_fit(data_dir: Path, train_images: int, device: torch.device) -> float:
     accelerator = "gpu" if device.type == "cuda" else device.type
     with tempfile.TemporaryDirectory() as output_dir:
         overrides = ["trainer.max_epochs=1", f"trainer.accelerator={accelerator}"]
-        cfg = _default_config(data_dir, Path(output_dir), overrides)
+        overrides += [f"data.data_dir={data_dir}"]
+        cfg = compose_config("train", overrides, output_dir)
         timer = _EpochTimer()
         callbacks = [*instantiate_group(cfg.callbacks), timer]
         trainer = instantiate(

@@ -8,13 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict, read_write
 
 from mnist_cnn.data.samples import real_digits, synthetic_digits, write_dataset
-from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
+from mnist_cnn.utils.config import compose_config  # noqa: F401  (the tests' way in)
 
 REPO = Path(__file__).resolve().parents[1]
 # The official MNIST test set, laid beside the checkout in CI and on the team's machines.
@@ -44,21 +40,6 @@ def tiny_data_dir(t10k, tmp_path_factory) -> Path:
     images, labels = t10k if t10k is not None else synthetic_digits(900)
     root = tmp_path_factory.mktemp("mnist_tiny")
     return write_dataset(root, (images[:600], labels[:600]), (images[600:900], labels[600:900]))
-
-
-def compose_config(config_name: str, overrides: list[str], output_dir: Path) -> DictConfig:
-    """Compose a config exactly as the entry point would, with its run folder at `output_dir`."""
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
-    with read_write(cfg), open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-        cfg.hydra.runtime.output_dir = str(output_dir)
-    HydraConfig().set_config(cfg)
-    with read_write(cfg), open_dict(cfg):
-        del cfg["hydra"]  # as in a real run: the task sees its config without the hydra node
-    return cfg
 
 
 def run_cli(script: str, *overrides: str, cwd: Path = REPO, timeout: float = 300):

@@ -67,24 +67,6 @@ def test_eval_of_the_best_checkpoint_reproduces_test_acc(real_run, real_data_dir
     assert read_metrics(tmp_path)["test/acc"] == trained["test/acc"]
 
 
-@pytest.mark.slow
-def test_ddp_on_two_cpu_processes_leaves_one_run_folder(tiny_data_dir, tmp_path):
-    result = run_cli(
-        "train.py",
-        f"data.data_dir={tiny_data_dir}",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        "trainer.max_epochs=1",
-        f"paths.log_dir={tmp_path}",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (run_dir,) = (tmp_path / "train" / "runs").iterdir()
-    metrics = read_metrics(run_dir)
-    # Global batch 128 over 540 training images: 5 optimiser steps (64 per process).
-    assert metrics["global_step"] == 5
-    assert 0.0 <= metrics["test/acc"] <= 1.0
-
-
 def test_without_data_the_run_stops_fast_with_the_fix(tmp_path):
     result = run_cli(
         "train.py", f"data.data_dir={tmp_path / 'empty'}", "data.download=false",

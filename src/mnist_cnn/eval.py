@@ -16,11 +16,11 @@ from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resol
 from mnist_cnn.utils.io import write_json
 from mnist_cnn.utils.preflight import check_trainer
 
-warnings.filterwarnings("ignore", ".*does not have many workers.*")
-
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Rebuild the model from the checkpoint's own config, test it, write `metrics.json`."""
+    # Batches come from in-memory tensors on purpose; worker processes would only add IPC.
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
     check_trainer(cfg.trainer)
     model = load_model(cfg.ckpt_path)
     datamodule: L.LightningDataModule = instantiate(cfg.data)

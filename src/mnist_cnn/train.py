@@ -15,10 +15,11 @@ from omegaconf import DictConfig, OmegaConf
 from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig
 from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
 from mnist_cnn.utils.io import write_json
+from mnist_cnn.utils.multirun_ddp import (
+    one_process_group_per_job,
+    relaunch_ddp_processes_as_single_runs,
+)
 from mnist_cnn.utils.preflight import check_run_config
-
-# Batches come from in-memory tensors on purpose; worker processes would only add IPC.
-warnings.filterwarnings("ignore", ".*does not have many workers.*")
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
@@ -27,6 +28,8 @@ def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit and test as `cfg` says; write `metrics.json` into the run folder; return the metrics."""
+    # Batches come from in-memory tensors on purpose; worker processes would only add IPC.
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
     started = time.perf_counter()
     check_run_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
@@ -67,7 +70,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _main(cfg: DictConfig) -> float | None:
-    summary = train(cfg)
+    with one_process_group_per_job():  # a multirun runs its jobs one after another here
+        summary = train(cfg)
     # The sweepers (grid, Optuna) read the optimised metric from this return value.
     return summary.get(cfg.get("optimized_metric"))
 
@@ -75,4 +79,5 @@ def _main(cfg: DictConfig) -> float | None:
 def main() -> None:
     """Console script `mnist-train` and `python train.py`."""
     register_resolvers()
+    relaunch_ddp_processes_as_single_runs()
     _main()

@@ -4,17 +4,40 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # A wheel ships the configs inside the package; a source checkout (editable install) has ./conf.
 CONFIG_DIR = (
     _PACKAGE_DIR / "conf" if (_PACKAGE_DIR / "conf").is_dir() else _PACKAGE_DIR.parents[1] / "conf"
 )
+
+
+def launch_name() -> str | None:
+    """The name shared by every process of one torchrun or srun launch, else None.
+
+    torchrun (rendezvous id) and SLURM (job id, and step id under srun) start one process per
+    device, each reading the config itself; the ids they share give one folder, and a requeued
+    SLURM job finds its own folder again.
+    """
+    torchrun_id = os.environ.get("TORCHELASTIC_RUN_ID")
+    if torchrun_id and torchrun_id != "none":  # "none": static rendezvous, no shared id
+        return f"torchrun-{torchrun_id}"
+    from lightning.pytorch.plugins.environments import SLURMEnvironment  # slow import
+
+    if SLURMEnvironment.detect():
+        step = os.environ.get("SLURM_STEP_ID")
+        return f"slurm-{SLURMEnvironment.job_id()}" + (f".{step}" if step else "")
+    return None
 
 
 @functools.cache  # Hydra may resolve the run folder more than once: one folder per process
@@ -36,9 +59,38 @@ def unique_dir(base: str) -> str:
     raise FileExistsError(f"{base}_{os.getpid()}: 999 folders of that name exist already.")
 
 
+@functools.cache
+def run_dir(parent: str) -> str:
+    """`<parent>/<launch name>` for torchrun and srun launches, else a new unique folder
+    `<parent>/<date>_<time>_<pid>`."""
+    shared = launch_name()
+    if shared:
+        return str(Path(parent) / shared)
+    return unique_dir(f"{parent}/{datetime.now():%Y-%m-%d_%H-%M-%S}")
+
+
 def register_resolvers() -> None:
-    """`${unique_dir:BASE}` gives each run a folder of its own (see unique_dir)."""
+    """`${run_dir:PARENT}` and `${unique_dir:BASE}`: a folder of its own for each run."""
+    OmegaConf.register_new_resolver("run_dir", run_dir, replace=True)
     OmegaConf.register_new_resolver("unique_dir", unique_dir, replace=True)
+
+
+def compose_config(
+    config_name: str, overrides: Sequence[str], output_dir: str | Path
+) -> DictConfig:
+    """Compose a config as the entry point would, outside a Hydra run (tests, the benchmark),
+    with its run folder at `output_dir` and HydraConfig set for `${hydra:...}` values."""
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
+    with read_write(cfg), open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+        cfg.hydra.runtime.output_dir = str(output_dir)
+    HydraConfig().set_config(cfg)
+    with read_write(cfg), open_dict(cfg):
+        del cfg["hydra"]  # as in a real run: the task sees its config without the hydra node
+    return cfg
 
 
 def instantiate_group(group: DictConfig | None) -> list[Any]:

@@ -28,7 +28,11 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         raise
 
 
+def write_text(path: str | Path, text: str) -> None:
+    """Write `text` (UTF-8) atomically."""
+    write_bytes_atomic(path, text.encode())
+
+
 def write_json(path: str | Path, data: Any) -> None:
     """Write `data` as indented JSON, atomically."""
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    write_bytes_atomic(path, text.encode())
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

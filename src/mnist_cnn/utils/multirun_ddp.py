@@ -1,0 +1,94 @@
+"""DDP inside a Hydra multirun. Lightning starts each extra DDP process with the parent's command
+line; in a multirun that line is the whole sweep (`-m lr=1e-3,3e-3`), so every job started a
+new sweep of its own (Lightning issue #11300). Here the extra processes get exactly the job's
+own overrides and folder instead, as a plain single run. Each job also gets a fresh process
+group (the next job would join the finished one's), and a job whose extra process fails no
+longer ends the sweep (Lightning's watchdog would kill the main process along with it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import lightning.pytorch.strategies.launchers.subprocess_script as lightning_launcher
+import torch.distributed
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_original_cwd, to_absolute_path
+from lightning.fabric.strategies.launchers.subprocess_script import _ChildProcessObserver
+
+# What Lightning's launcher sets in the first process; left over, the next job would take its
+# processes for externally started ones and join the finished job's process group.
+_LAUNCHER_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+# Hydra's command-line flags that take the next argument as their value.
+_FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd"}
+
+
+def hydra_flags(argv: Sequence[str]) -> list[str]:
+    """Hydra's flags from `argv` (e.g. `--config-name x`), without `-m` and without overrides."""
+    flags: list[str] = []
+    takes_value = False
+    for arg in argv:
+        if takes_value or (arg.startswith("-") and arg not in ("-m", "--multirun")):
+            flags.append(arg)
+            takes_value = arg in _FLAGS_WITH_VALUE and not takes_value
+    return flags
+
+
+def job_command(local_rank: int) -> tuple[list[str], str]:
+    """The command line of DDP process `local_rank` > 0: this job alone, in this job's folder."""
+    import __main__  # imported here, as Lightning does (lightning issue #15218)
+
+    hydra_config = HydraConfig.get()
+    if __main__.__spec__ is None:
+        command = [sys.executable, to_absolute_path(sys.argv[0])]
+    else:
+        command = [sys.executable, "-m", __main__.__spec__.name]
+    command += hydra_flags(sys.argv[1:])
+    command += list(hydra_config.overrides.task)
+    command += [
+        f'hydra.run.dir="{hydra_config.runtime.output_dir}"',
+        "hydra.mode=RUN",  # hparams_search configs set MULTIRUN; each process is one run
+        "hydra.output_subdir=null",  # only the first process writes .hydra/
+        f"hydra.job.name=train_ddp_process_{local_rank}",
+    ]
+    return command, get_original_cwd()
+
+
+def relaunch_ddp_processes_as_single_runs() -> None:
+    """Make Lightning start extra DDP processes with `job_command` (call before training)."""
+    lightning_launcher._hydra_subprocess_cmd = job_command
+
+
+def _end_extra_processes(grace_s: float = 30.0) -> None:
+    """Wait for (or end) the job's extra DDP processes, then leave the watchdog none to watch."""
+    for thread in threading.enumerate():
+        if isinstance(thread, _ChildProcessObserver):
+            for process in thread._child_processes:
+                try:
+                    process.wait(timeout=grace_s)
+                except subprocess.TimeoutExpired:  # e.g. waiting for a peer that failed
+                    process.kill()
+                    process.wait()
+            thread._child_processes.clear()  # an empty list reads as "all ended well"
+
+
+@contextmanager
+def one_process_group_per_job() -> Iterator[None]:
+    """Around one job: afterwards its process group and extra processes are gone and the
+    launcher's variables unset."""
+    before = {name: os.environ.get(name) for name in _LAUNCHER_ENV}
+    try:
+        yield
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+        _end_extra_processes()
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
