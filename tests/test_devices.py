@@ -7,6 +7,7 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from mnist_cnn.data import MNISTDataModule
 from mnist_cnn.data.samples import real_digits, synthetic_digits, write_dataset
@@ -15,14 +16,20 @@ from mnist_cnn.eval import evaluate
 from .conftest import REPO, T10K_DIR, compose_config, read_metrics, run_cli
 
 
+def _fake_trainer(rank: int) -> SimpleNamespace:
+    """What the data module reads of a 2-process DDP Trainer."""
+    cpu = SimpleNamespace(root_device=torch.device("cpu"))
+    return SimpleNamespace(world_size=2, global_rank=rank, strategy=cpu)
+
+
 def test_batch_size_is_global_and_split_over_the_processes(tiny_data_dir):
     dm = MNISTDataModule(data_dir=str(tiny_data_dir), batch_size=128, download=False)
-    dm.trainer = SimpleNamespace(world_size=2, global_rank=1)
+    dm.trainer = _fake_trainer(1)
     dm.setup("fit")
     assert dm.batch_size_per_device == 64
     assert len(next(iter(dm.train_dataloader()))[1]) == 64
     odd = MNISTDataModule(data_dir=str(tiny_data_dir), batch_size=127, download=False)
-    odd.trainer = SimpleNamespace(world_size=2, global_rank=0)
+    odd.trainer = _fake_trainer(0)
     with pytest.raises(ValueError, match=r"data.batch_size=127 .* multiple of 2"):
         odd.setup("fit")
 
