@@ -61,7 +61,7 @@ def test_slurm_requeue_signal_saves_requeues_and_resumes_in_the_same_folder(
     env = {**os.environ, **slurm, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     command = [
         sys.executable, str(REPO / "train.py"), f"data.data_dir={tiny_data_dir}",
-        "trainer.accelerator=cpu", "data.batch_size=8", "trainer.limit_train_batches=40",
+        "trainer.accelerator=cpu", "data.batch_size=2", "trainer.limit_train_batches=250",
         "trainer.limit_val_batches=1", "trainer.max_epochs=3", f"paths.log_dir={tmp_path / 'out'}",
     ]  # fmt: skip
     run_dir = tmp_path / "out" / "train" / "runs" / "slurm-4242.0"
@@ -71,9 +71,9 @@ def test_slurm_requeue_signal_saves_requeues_and_resumes_in_the_same_folder(
         deadline = time.monotonic() + 240
         while not (run_dir / "checkpoints" / "last.ckpt").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        # Into epoch 1's training steps, away from the epoch-end writes: Lightning's handler
-        # flushes TensorBoard, whose writer lock is not reentrant.
-        time.sleep(0.3)
+        # Into epoch 1's training steps (250 of them, well over 0.1 s), away from the epoch-end
+        # writes: Lightning's handler flushes TensorBoard, whose writer lock is not reentrant.
+        time.sleep(0.1)
         job.send_signal(signal.SIGUSR1)
         job.wait(timeout=60)
     finally:
