@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed
 # Extra overrides for train, e.g. make train ARGS="trainer.max_epochs=3 data.data_dir=/data"
 ARGS ?=
 
-.PHONY: help install train test test-fast lint format clean
+.PHONY: help install train test test-fast lint format benchmark clean
 
 help:
 	@echo "make train   train the Keras MNIST convnet (ARGS='key=value ...' to override)"
 	@echo "make test    run the test suite (CPU, a few minutes)"
 	@echo "make lint    ruff check + format check"
+	@echo "make benchmark   scripts/benchmark.py, table on screen, JSON in outputs/benchmark.json"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+benchmark: $(STAMP)
+	$(BIN)/python scripts/benchmark.py --json outputs/benchmark.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

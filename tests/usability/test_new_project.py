@@ -1,5 +1,6 @@
 """scripts/new_project.py: a renamed copy of the template whose own tests pass."""
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -42,10 +43,8 @@ def test_new_project_is_renamed_and_its_tests_pass(tmp_path):
 
 
 def test_bad_names_are_refused_with_the_rule(tmp_path):
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        from new_project import new_project
-    finally:
-        sys.path.pop(0)
+    spec = importlib.util.spec_from_file_location("new_project", REPO / "scripts/new_project.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
     with pytest.raises(ValueError, match="lower-case letters"):
-        new_project("2fast", tmp_path / "x")
+        script.new_project("2fast", tmp_path / "x")
