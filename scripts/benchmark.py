@@ -33,7 +33,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from mnist_cnn.data.datamodule import MNISTDataModule, to_unit_float
+from mnist_cnn.data.datamodule import MNISTDataModule
+from mnist_cnn.data.digits import to_unit_float
 from mnist_cnn.data.samples import synthetic_digits, write_dataset
 from mnist_cnn.models import MnistCNN
 from mnist_cnn.utils.config import compose_config, instantiate_group

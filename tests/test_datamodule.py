@@ -6,7 +6,8 @@ import torch
 from torch.utils.data import BatchSampler, RandomSampler
 
 from mnist_cnn.data import MNISTDataModule
-from mnist_cnn.data.datamodule import DataNotFoundError, TensorDigits
+from mnist_cnn.data.datamodule import DataNotFoundError
+from mnist_cnn.data.digits import TensorDigits
 from mnist_cnn.data.idx import load_split
 
 

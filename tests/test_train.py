@@ -45,7 +45,7 @@ def test_cli_run_learns_and_leaves_a_complete_run_folder(real_run):
     assert metrics["best_checkpoint"].startswith(str(run_dir / "checkpoints"))
     # The Keras-style summary: every layer with its output shape, and the parameter count.
     output = result.stdout + result.stderr
-    assert "34.8 K    Total params" in output
+    assert "MnistCNN: 34,826 trainable parameters" in output
     assert "[1, 32, 26, 26]" in output and "[1, 1600]" in output
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()

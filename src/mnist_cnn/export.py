@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from mnist_cnn.checkpoint import CONFIG_KEY, build_model, read_checkpoint
-from mnist_cnn.data.datamodule import resolve_class_names, to_unit_float
+from mnist_cnn.data.digits import resolve_class_names, to_unit_float
 from mnist_cnn.data.idx import load_split
 from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
 

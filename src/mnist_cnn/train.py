@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from pathlib import Path
@@ -21,6 +22,8 @@ from mnist_cnn.utils.multirun_ddp import (
 )
 from mnist_cnn.utils.preflight import check_run_config
 
+log = logging.getLogger(__name__)
+
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
     return {key: float(value) for key, value in metrics.items()}
@@ -35,6 +38,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True)
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     model: L.LightningModule = instantiate(cfg.model)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info("%s: %s trainable parameters", type(model.net).__name__, f"{trainable:,}")
     config = OmegaConf.to_container(cfg, resolve=True)
     callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config)]
     loggers = instantiate_group(cfg.get("logger"))

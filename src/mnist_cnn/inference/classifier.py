@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from mnist_cnn.checkpoint import CONFIG_KEY, build_model, read_checkpoint
-from mnist_cnn.data.datamodule import resolve_class_names, to_unit_float
+from mnist_cnn.data.digits import resolve_class_names, to_unit_float
 from mnist_cnn.inference.images import MAX_PIXELS, ImageError, as_pil, open_image, to_mnist
 
 ImageLike = str | Path | Image.Image | np.ndarray | torch.Tensor
