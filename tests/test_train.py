@@ -1,5 +1,9 @@
 """The training and evaluation entry points, in process and as real command lines."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -75,3 +79,17 @@ def test_without_data_the_run_stops_fast_with_the_fix(tmp_path):
     assert result.returncode != 0
     assert "t10k-labels-idx1-ubyte" in result.stderr and "data.data_dir=" in result.stderr
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("script", ["mnist-train", "mnist-eval"])
+def test_console_scripts_find_the_configs_from_any_directory(script, tmp_path):
+    executable = Path(sys.executable).parent / script
+    if not executable.exists():
+        pytest.skip(f"{script} is not installed beside {sys.executable} (pip install -e .)")
+    overrides = ["ckpt_path=x.ckpt"] if script == "mnist-eval" else []
+    result = subprocess.run(
+        [str(executable), *overrides, "--cfg", "job"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "_target_: mnist_cnn.data.MNISTDataModule" in result.stdout
