@@ -99,8 +99,8 @@ def _labels_seen(loader) -> list[int]:
 
 
 def test_every_sample_once_per_epoch_under_ddp(tiny_data_dir):
-    """Two ranks together see each training image once per epoch, and each val/test image
-    exactly once even when the split does not divide evenly."""
+    """Each training image once per epoch, on one process and over two ranks; each val/test
+    image exactly once even when the split does not divide evenly."""
     from types import SimpleNamespace
 
     from lightning.pytorch.utilities.data import _update_dataloader
@@ -110,6 +110,9 @@ def test_every_sample_once_per_epoch_under_ddp(tiny_data_dir):
     for dataset in (dm.train_set, dm.val_set, dm.test_set):
         dataset.labels = torch.arange(len(dataset))  # label = index, to track samples
     dm.test_set = TensorDigits(dm.test_set.images[:299], dm.test_set.labels[:299])  # odd size
+
+    # One process: the project's own training loader (ResumableShuffle) is one permutation.
+    assert sorted(_labels_seen(dm.train_dataloader())) == list(range(540))
 
     train_seen, val_seen, test_seen = [], [], []
     for rank in (0, 1):
