@@ -54,7 +54,7 @@ def test_mistakes_keep_only_the_most_confidently_wrong(tmp_path):
     labels = torch.tensor([0, 1, 2, 3])
     logits = torch.tensor([[9.0, 0, 0], [0, 0, 9.0], [5.0, 0, 0], [0, 3.0, 0]])  # 0 right, 3 wrong
 
-    report.on_test_batch_end(None, lambda batch: logits, None, (images, labels), 0)
+    report.on_test_batch_end(None, None, logits, (images, labels), 0)  # test_step's logits
     confidences, kept_images, kept_labels, predictions = report.worst
     assert kept_labels.tolist() == [1, 2] and predictions.tolist() == [2, 0]
     assert torch.equal(kept_images, images[[1, 2]]) and confidences[0] > confidences[1]

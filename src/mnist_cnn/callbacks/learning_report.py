@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
@@ -54,16 +53,13 @@ class LearningReport(L.Callback):
         self,
         trainer: L.Trainer,
         pl_module: L.LightningModule,
-        outputs: Any,
+        outputs: torch.Tensor,
         batch: tuple[torch.Tensor, torch.Tensor],
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         images, labels = batch  # images already float in [0, 1] (on_after_batch_transfer)
-        # test_step returns no logits (its step is shared with training); one more forward
-        # pass over the test batch is cheap next to a training epoch.
-        with torch.no_grad():
-            confidences, predictions = pl_module(images).softmax(dim=1).max(dim=1)
+        confidences, predictions = outputs.softmax(dim=1).max(dim=1)  # test_step's logits
         self.confusion.update(predictions, labels)
         wrong = predictions != labels
         candidates = [confidences[wrong], images[wrong], labels[wrong], predictions[wrong]]

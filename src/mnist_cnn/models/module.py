@@ -71,7 +71,10 @@ class MnistLitModule(L.LightningModule):
         if self.hparams.compile and stage == "fit":
             self.net.compile()  # in place, so state_dict keys stay unchanged
 
-    def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+    def _shared_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], stage: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss and logits (B, num_classes) of one batch; updates and logs the stage's metrics."""
         images, labels = batch
         logits = self(images)  # (B, num_classes)
         loss = F.cross_entropy(logits, labels)
@@ -85,7 +88,7 @@ class MnistLitModule(L.LightningModule):
             self.log(f"{stage}/loss", loss_metric, on_step=False, on_epoch=True, prog_bar=True)
             self.log(f"{stage}/acc", acc_metric, on_step=False, on_epoch=True, prog_bar=True)
             self._train_metrics_logged = stage == "train"
-        return loss
+        return loss, logits
 
     def on_train_epoch_start(self) -> None:
         self._train_metrics_logged = False
@@ -93,13 +96,14 @@ class MnistLitModule(L.LightningModule):
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
-        return self._shared_step(batch, "train")
+        return self._shared_step(batch, "train")[0]
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._shared_step(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "test")
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """The batch's logits, for callbacks that look at predictions (LearningReport)."""
+        return self._shared_step(batch, "test")[1].detach()
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         """Class probabilities (B, num_classes) for images, with or without labels."""
