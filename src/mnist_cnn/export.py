@@ -18,6 +18,7 @@ from torch import nn
 from mnist_cnn.checkpoint import CONFIG_KEY, build_model, read_checkpoint
 from mnist_cnn.data.digits import resolve_class_names, to_unit_float
 from mnist_cnn.data.idx import load_split
+from mnist_cnn.inference.classifier import onnx_classifier
 from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -86,13 +87,8 @@ def _check_inputs(raw_dir: Path, count: int, net: nn.Module) -> torch.Tensor:
 
 def _max_difference(path: Path, format: str, reference: nn.Module, images: torch.Tensor) -> float:
     """Max |exported - PyTorch| over `images`, run as one batch and as a batch of one."""
-    if format == "onnx":
-        import onnxruntime
-
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        run = lambda x: torch.from_numpy(session.run(None, {"images": x.numpy()})[0])  # noqa: E731
-    else:
-        run = torch.jit.load(path)
+    # The ONNX file runs as predict.py runs it.
+    run = onnx_classifier(path).probabilities if format == "onnx" else torch.jit.load(path)
     with torch.inference_mode():
         expected = reference(images)
         differences = [

@@ -113,7 +113,7 @@ def load_classifier(path: str | Path, **options: Any) -> Classifier:
     """A Classifier from a train.py checkpoint (.ckpt) or a scripts/export.py ONNX file (.onnx)."""
     path = Path(path)
     if path.suffix == ".onnx":
-        return _from_onnx(path, **options)
+        return onnx_classifier(path, **options)
     checkpoint = read_checkpoint(path)
     model = build_model(checkpoint)
     names = checkpoint[CONFIG_KEY].get("data", {}).get("class_names")
@@ -125,7 +125,9 @@ def load_classifier(path: str | Path, **options: Any) -> Classifier:
     )
 
 
-def _from_onnx(path: Path, **options: Any) -> Classifier:
+def onnx_classifier(path: str | Path, **options: Any) -> Classifier:
+    """A Classifier running an ONNX file from scripts/export.py through onnxruntime."""
+    path = Path(path)
     try:
         import onnxruntime
     except ImportError as err:
