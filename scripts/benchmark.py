@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from mnist_cnn.data.datamodule import MNISTDataModule
+from mnist_cnn.data.datamodule import MnistDataModule
 from mnist_cnn.data.digits import to_unit_float
 from mnist_cnn.data.samples import synthetic_digits, write_dataset
 from mnist_cnn.models import MnistCNN
@@ -117,7 +117,7 @@ def project_fit(data_dir: Path, train_images: int, device: torch.device) -> floa
 
 
 # ---------------------------------------------------------------- (d) equally optimised hand loop
-def optimised_loop(datamodule: MNISTDataModule, train_images: int, device: torch.device) -> float:
+def optimised_loop(datamodule: MnistDataModule, train_images: int, device: torch.device) -> float:
     """What Trainer.fit runs, by hand: same net, loader, device scaling, metrics, optimiser."""
     model = MnistCNN().to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -140,7 +140,7 @@ def optimised_loop(datamodule: MNISTDataModule, train_images: int, device: torch
 
 
 # ---------------------------------------------------------------- (e) the data path alone
-def project_batches(datamodule: MNISTDataModule, device: torch.device) -> float:
+def project_batches(datamodule: MnistDataModule, device: torch.device) -> float:
     started = time.perf_counter()
     for x, _ in datamodule.train_dataloader():
         to_unit_float(x)
@@ -256,7 +256,7 @@ def main() -> None:
             train, test = synthetic_digits(60_000, seed=0), synthetic_digits(10_000, seed=1)
             data_dir = write_dataset(Path(scratch) / "data", train, test)
         device = torch.device(args.device)
-        datamodule = MNISTDataModule(data_dir=str(data_dir), download=False)
+        datamodule = MnistDataModule(data_dir=str(data_dir), download=False)
         datamodule.setup("fit")
         n = min(args.train_images, len(datamodule.train_set))
         images, labels = datamodule.train_set.images[:n], datamodule.train_set.labels[:n]

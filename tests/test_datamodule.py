@@ -5,14 +5,14 @@ import pytest
 import torch
 from torch.utils.data import BatchSampler, RandomSampler
 
-from mnist_cnn.data import MNISTDataModule
+from mnist_cnn.data import MnistDataModule
 from mnist_cnn.data.datamodule import DataNotFoundError
 from mnist_cnn.data.digits import TensorDigits
 from mnist_cnn.data.idx import load_split
 
 
-def _setup(data_dir, **kwargs) -> MNISTDataModule:
-    datamodule = MNISTDataModule(data_dir=str(data_dir), download=False, **kwargs)
+def _setup(data_dir, **kwargs) -> MnistDataModule:
+    datamodule = MnistDataModule(data_dir=str(data_dir), download=False, **kwargs)
     datamodule.prepare_data()
     datamodule.setup()
     return datamodule
@@ -69,7 +69,7 @@ def test_batched_gather_yields_what_a_plain_sampler_would():
 
 def test_missing_data_fails_fast_with_the_fix(tmp_path):
     started = time.perf_counter()
-    dm = MNISTDataModule(data_dir=str(tmp_path / "nowhere"), download=False)
+    dm = MnistDataModule(data_dir=str(tmp_path / "nowhere"), download=False)
     with pytest.raises(DataNotFoundError) as info:
         dm.prepare_data()
     message = str(info.value)
@@ -91,7 +91,7 @@ def test_missing_data_fails_fast_with_the_fix(tmp_path):
 )
 def test_bad_values_name_their_key(kwargs, key):
     with pytest.raises(ValueError, match=re.escape(key)):
-        MNISTDataModule(**kwargs)
+        MnistDataModule(**kwargs)
 
 
 def _labels_seen(loader) -> list[int]:

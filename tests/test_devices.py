@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from mnist_cnn.data import MNISTDataModule
+from mnist_cnn.data import MnistDataModule
 from mnist_cnn.data.samples import real_digits, synthetic_digits, write_dataset
 from mnist_cnn.eval import evaluate
 
@@ -23,12 +23,12 @@ def _fake_trainer(rank: int) -> SimpleNamespace:
 
 
 def test_batch_size_is_global_and_split_over_the_processes(tiny_data_dir):
-    dm = MNISTDataModule(data_dir=str(tiny_data_dir), batch_size=128, download=False)
+    dm = MnistDataModule(data_dir=str(tiny_data_dir), batch_size=128, download=False)
     dm.trainer = _fake_trainer(1)
     dm.setup("fit")
     assert dm.batch_size_per_device == 64
     assert len(next(iter(dm.train_dataloader()))[1]) == 64
-    odd = MNISTDataModule(data_dir=str(tiny_data_dir), batch_size=127, download=False)
+    odd = MnistDataModule(data_dir=str(tiny_data_dir), batch_size=127, download=False)
     odd.trainer = _fake_trainer(0)
     with pytest.raises(ValueError, match=r"data.batch_size=127 .* multiple of 2"):
         odd.setup("fit")

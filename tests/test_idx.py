@@ -1,8 +1,19 @@
+import gzip
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
+from mnist_cnn.checkpoint import CONFIG_KEY
 from mnist_cnn.data.idx import IDXError, load_split, read_idx, write_idx
 from mnist_cnn.data.samples import synthetic_digits, write_dataset
+from mnist_cnn.stored_config import stored_config
+from tests.conftest import REPO, compose_config
 
 
 @pytest.mark.parametrize("name", ["x-ubyte", "x-ubyte.gz"])
@@ -57,3 +68,68 @@ def test_gz_files_are_read_like_plain_ones(tmp_path):
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
     got_images, got_labels = load_split(tmp_path, "test")
     assert torch.equal(got_images, images) and torch.equal(got_labels, labels)
+
+
+def _gzip_bomb(path: Path, gib: int = 2) -> Path:
+    """A small .gz with a valid 60000x28x28 header whose data goes on for `gib` GiB of zeros."""
+    header = bytes([0, 0, 8, 3]) + struct.pack(">3I", 60000, 28, 28)
+    chunk = gzip.compress(bytes(64 << 20), compresslevel=1)  # gzip members concatenate
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        f.write(gzip.compress(header + bytes(60000 * 28 * 28), compresslevel=1))
+        f.writelines([chunk] * (gib * 16))
+    return path
+
+
+def test_header_promising_too_much_is_refused_unread(tmp_path):
+    path = tmp_path / "huge-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">3I", 100_000, 4096, 4096))
+    with pytest.raises(IDXError, match=r"promises 1,677,721,600,000 bytes, over the limit"):
+        read_idx(path)
+
+
+def test_plain_file_size_is_checked_before_reading(tmp_path):
+    path = write_idx(tmp_path / "images", torch.zeros(10, 28, 28, dtype=torch.uint8))
+    with path.open("ab") as f:
+        f.truncate(path.stat().st_size + (1 << 30))  # 1 GiB of padding, sparse on disk
+    with pytest.raises(IDXError, match=r"needs 7856 \(truncated or padded\)"):
+        read_idx(path)
+
+
+def _peak_kib(script: str, *args: str) -> tuple[int, str]:
+    """Run a launcher as a user would; its own peak resident memory (KiB) and its stderr."""
+    code = (
+        "import atexit, resource, runpy, sys\n"
+        "atexit.register(lambda: print('PEAK_KIB', resource.getrusage(resource.RUSAGE_SELF)"
+        ".ru_maxrss, file=sys.stderr))\n"
+        f"sys.argv = {[script, *args]!r}\n"
+        f"runpy.run_path({str(REPO / script)!r}, run_name='__main__')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode != 0
+    return int(result.stderr.rsplit("PEAK_KIB", 1)[1].split()[0]), result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_gzip_bomb_is_refused_by_train_and_predict_within_1_gib(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    bomb = _gzip_bomb(raw / "train-images-idx3-ubyte.gz")
+    labels = torch.zeros(60000, dtype=torch.uint8)
+    write_idx(raw / "train-labels-idx1-ubyte", labels)
+    write_idx(raw / "t10k-images-idx3-ubyte", torch.zeros(10, 28, 28, dtype=torch.uint8))
+    write_idx(raw / "t10k-labels-idx1-ubyte", labels[:10])
+    peak, output = _peak_kib(
+        "train.py", f"data.data_dir={tmp_path}", "data.download=false", "logger=none",
+        "trainer.accelerator=cpu", f"hydra.run.dir={tmp_path / 'run'}",
+    )  # fmt: skip
+    assert f"{bomb}: 48088592+ bytes, but its header (60000, 28, 28) needs 47040016" in output
+    assert peak < 1 << 20, f"train.py peaked at {peak / 1024:.0f} MiB"
+    cfg = compose_config("train", [], tmp_path / "model")
+    ckpt = tmp_path / "model.ckpt"
+    config = stored_config(OmegaConf.to_container(cfg, resolve=True))
+    torch.save({CONFIG_KEY: config, "state_dict": instantiate(cfg.model).state_dict()}, ckpt)
+    peak, output = _peak_kib("predict.py", f"ckpt_path={ckpt}", f"inputs=[{bomb}]")
+    assert "refused: " in output and "(truncated or padded)" in output
+    assert peak < 1 << 20, f"predict.py peaked at {peak / 1024:.0f} MiB"

@@ -92,4 +92,4 @@ def test_console_scripts_find_the_configs_from_any_directory(script, tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "_target_: mnist_cnn.data.MNISTDataModule" in result.stdout
+    assert "_target_: mnist_cnn.data.MnistDataModule" in result.stdout

@@ -1,5 +1,7 @@
-"""Checkpoints carry the run's config, so a model is rebuilt from a file with no Python written.
-They are read with torch.load(weights_only=True) only, and written atomically."""
+"""Checkpoints carry the run's model and data config, so a model is rebuilt from a file with no
+Python written. A checkpoint is untrusted input: it is read with torch.load(weights_only=True)
+only, its stored config is validated whole before anything is built (mnist_cnn.stored_config),
+and it is written atomically."""
 
 from __future__ import annotations
 
@@ -10,20 +12,35 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra.utils import instantiate
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from mnist_cnn.models.module import MnistLitModule
+from mnist_cnn.stored_config import (
+    RUN_ONLY,
+    StoredConfigError,
+    build_module,
+    stored_config,
+    validate,
+)
 from mnist_cnn.utils.io import write_bytes_atomic
 
 CONFIG_KEY = "mnist_cnn_config"
 
 
-class StoreConfig(L.Callback):
-    """Adds the resolved run config (plain dicts and lists) to every checkpoint saved."""
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, unreadable, not ours, or holds a config we did not write."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
+
+class StoreConfig(L.Callback):
+    """Adds the model and data config (plain dicts and lists; see `stored_config`) to every
+    checkpoint saved."""
+
+    def __init__(self, run_config: dict[str, Any]) -> None:
+        # Checked now, not when someone loads the file: e.g. an unregistered network.
+        try:
+            self.config = validate(stored_config(run_config))
+        except StoredConfigError as err:
+            raise CheckpointError(f"checkpoints of this run could not be loaded: {err}") from None
 
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
@@ -32,7 +49,8 @@ class StoreConfig(L.Callback):
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint safely (tensors and plain data only) and check it is one of ours."""
+    """Load a checkpoint safely (tensors and plain data only), check it is one of ours and
+    validate its stored config; nothing named in the file is imported or called."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -42,16 +60,35 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # unpickling errors come in many types
-        raise ValueError(
+        raise CheckpointError(
             f"ckpt_path={path}: not a loadable checkpoint ({type(err).__name__}: {err}). Only "
             f"checkpoints holding tensors and plain data are accepted."
         ) from err
     if not isinstance(checkpoint, dict) or CONFIG_KEY not in checkpoint:
-        raise ValueError(
+        raise CheckpointError(
             f"ckpt_path={path}: not an mnist-cnn checkpoint (no '{CONFIG_KEY}' entry). Use a "
             f"checkpoint written by train.py."
         )
+    validate_stored(checkpoint[CONFIG_KEY], path)
+    if not isinstance(checkpoint.get("state_dict"), dict):
+        raise CheckpointError(f"ckpt_path={path}: refused: it holds no state_dict of weights.")
     return checkpoint
+
+
+def validate_stored(config: Any, path: str | Path) -> None:
+    """Refuse a stored config that is not the plain data train.py writes, naming the key path."""
+    try:
+        validate(config)
+    except StoredConfigError as err:
+        legacy = isinstance(config, dict) and err.key_path.split(".")[0] in RUN_ONLY
+        advice = (
+            "It was written by mnist-cnn 0.1, which stored the whole run config. If you trust "
+            f"it, convert it (keeps only the validated model and data): python "
+            f"scripts/upgrade_checkpoint.py {path}"
+            if legacy
+            else "Only configs written by train.py are accepted; nothing in it was run."
+        )
+        raise CheckpointError(f"ckpt_path={path}: refused: {err}. {advice}") from None
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
@@ -75,7 +112,10 @@ class SafeCheckpointIO(TorchCheckpointIO):
         map_location: Callable | None = lambda storage, loc: storage,
         weights_only: bool | None = None,
     ) -> dict[str, Any]:
-        return super().load_checkpoint(path, map_location=map_location, weights_only=True)
+        checkpoint = super().load_checkpoint(path, map_location=map_location, weights_only=True)
+        if CONFIG_KEY in checkpoint:  # e.g. ckpt_path=last, resolved and read by Lightning
+            validate_stored(checkpoint[CONFIG_KEY], path)
+        return checkpoint
 
 
 def check_resumable(ckpt_path: str | Path, net_config: dict[str, Any]) -> None:
@@ -85,7 +125,7 @@ def check_resumable(ckpt_path: str | Path, net_config: dict[str, Any]) -> None:
         differ = sorted(
             k for k in saved.keys() | net_config.keys() if saved.get(k) != net_config.get(k)
         )
-        raise ValueError(
+        raise CheckpointError(
             f"ckpt_path={ckpt_path}: a checkpoint of a different network (model.net differs in "
             f"{', '.join(differ)}: checkpoint has {[saved.get(k) for k in differ]}, this run "
             f"{[net_config.get(k) for k in differ]}). Resume with the run's own overrides."
@@ -98,7 +138,11 @@ def load_model(path: str | Path) -> MnistLitModule:
 
 
 def build_model(checkpoint: dict[str, Any]) -> MnistLitModule:
-    """The model of a checkpoint already read with `read_checkpoint`, in eval mode."""
-    model = instantiate(checkpoint[CONFIG_KEY]["model"])
-    model.load_state_dict(checkpoint["state_dict"])
+    """The model of a checkpoint already read with `read_checkpoint`, in eval mode: built from
+    registered classes only, with no optimizer or scheduler."""
+    try:
+        model = build_module(checkpoint[CONFIG_KEY])
+        model.load_state_dict(checkpoint["state_dict"])
+    except (StoredConfigError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"checkpoint refused: {err}") from None
     return model.eval()

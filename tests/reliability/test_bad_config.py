@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from mnist_cnn.checkpoint import CONFIG_KEY
 from mnist_cnn.eval import evaluate
+from mnist_cnn.stored_config import stored_config
 from mnist_cnn.train import train
 
 from ..conftest import compose_config, run_cli
@@ -97,9 +98,10 @@ def test_ckpt_path_that_is_not_a_checkpoint(tiny_data_dir, tmp_path):
 
 def test_ckpt_path_of_another_network(tiny_data_dir, tmp_path):
     cfg = compose_config("train", overrides(tiny_data_dir), tmp_path / "wide")
-    net = {**OmegaConf.to_container(cfg.model.net, resolve=True), "channels": [64, 128]}
+    config = stored_config(OmegaConf.to_container(cfg, resolve=True))
+    config["model"]["net"]["channels"] = [64, 128]
     wide = tmp_path / "wide.ckpt"
-    torch.save({CONFIG_KEY: {"model": {"net": net}}, "state_dict": {}}, wide)
+    torch.save({CONFIG_KEY: config, "state_dict": {}}, wide)
     _refused(
         tiny_data_dir, tmp_path / "run", f"ckpt_path={wide}",
         match=r"a checkpoint of a different network \(model\.net differs in channels: checkpoint "

@@ -18,6 +18,7 @@ from PIL import Image
 from mnist_cnn.checkpoint import CONFIG_KEY
 from mnist_cnn.data.samples import synthetic_digits
 from mnist_cnn.inference.images import ImageError, open_image
+from mnist_cnn.stored_config import stored_config
 
 from ..conftest import compose_config, run_cli
 
@@ -72,7 +73,7 @@ def untrained_checkpoint(tmp_path) -> Path:
     cfg = compose_config("train", [], tmp_path / "run")
     model = instantiate(cfg.model)
     path = tmp_path / "model.ckpt"
-    config = OmegaConf.to_container(cfg, resolve=True)
+    config = stored_config(OmegaConf.to_container(cfg, resolve=True))
     torch.save({"state_dict": model.state_dict(), CONFIG_KEY: config}, path)
     return path
 

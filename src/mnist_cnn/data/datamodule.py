@@ -21,7 +21,7 @@ class DataNotFoundError(FileNotFoundError):
     """The dataset files are missing and could not be downloaded."""
 
 
-class MNISTDataModule(L.LightningDataModule):
+class MnistDataModule(L.LightningDataModule):
     """MNIST (or FashionMNIST, KMNIST): a seeded validation split of the official training set,
     and the official test set untouched.
 

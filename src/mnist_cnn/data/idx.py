@@ -7,6 +7,7 @@ import math
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -16,6 +17,8 @@ FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _UBYTE = 0x08
+# Full MNIST's training images are 47 MB; a header promising more than this is refused unread.
+MAX_IDX_BYTES = 1 << 30
 
 
 class IDXError(ValueError):
@@ -26,34 +29,53 @@ def _fix(path: Path) -> str:
     return f"Delete {path} and run again to re-download it (or point data.data_dir elsewhere)."
 
 
-def read_idx(path: str | Path) -> torch.Tensor:
-    """Read one unsigned-byte IDX file, `.gz` or not, checking its header against its size."""
+def read_idx(path: str | Path, max_bytes: int = MAX_IDX_BYTES) -> torch.Tensor:
+    """Read one unsigned-byte IDX file, `.gz` or not, header first: never more than the header
+    promises plus one byte is read or decompressed, so a padded file or a gzip bomb is refused
+    at the cost of its real size, and a plain file's size is checked before it is read."""
     path = Path(path)
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                raw = f.read()
-        else:
-            raw = path.read_bytes()
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
+            shape, header = _header(f, path)
+            expected = math.prod(shape)
+            if expected > max_bytes:
+                raise IDXError(
+                    f"{path}: its header {tuple(shape)} promises {expected:,} bytes, over the "
+                    f"limit of {max_bytes:,}. {_fix(path)}"
+                )
+            if path.suffix != ".gz" and (size := path.stat().st_size) != header + expected:
+                raise _wrong_size(path, shape, size, header + expected)
+            data = bytearray(expected)
+            got = f.readinto(data) if expected else 0
+            if got != expected or f.read(1):  # cut short, or more bytes than promised
+                got += len(f.read(1 << 20))  # enough to say "padded", never the whole rest
+                raise _wrong_size(path, shape, header + got, header + expected)
     except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
         raise IDXError(f"{path}: cannot be read ({err}). {_fix(path)}") from err
-    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != _UBYTE:
+    return torch.frombuffer(data, dtype=torch.uint8).reshape(shape)
+
+
+def _header(f: BinaryIO, path: Path) -> tuple[tuple[int, ...], int]:
+    """The shape in an IDX header, and the header's length in bytes."""
+    magic = f.read(4)
+    if len(magic) < 4 or magic[:2] != b"\x00\x00" or magic[2] != _UBYTE:
         raise IDXError(
-            f"{path}: not an unsigned-byte IDX file (magic bytes {raw[:4].hex() or 'none'}, "
+            f"{path}: not an unsigned-byte IDX file (magic bytes {magic.hex() or 'none'}, "
             f"expected 000008xx). {_fix(path)}"
         )
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
+    ndim = magic[3]
+    dims = f.read(4 * ndim)
+    if ndim == 0 or len(dims) < 4 * ndim:
         raise IDXError(f"{path}: header of {ndim} dimensions is cut short. {_fix(path)}")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = header + math.prod(shape)
-    if len(raw) != expected:
-        raise IDXError(
-            f"{path}: {len(raw)} bytes, but its header {tuple(shape)} needs {expected} "
-            f"(truncated or padded). {_fix(path)}"
-        )
-    return torch.frombuffer(bytearray(raw), dtype=torch.uint8, offset=header).reshape(shape)
+    return struct.unpack(f">{ndim}I", dims), 4 + 4 * ndim
+
+
+def _wrong_size(path: Path, shape: tuple[int, ...], size: int, expected: int) -> IDXError:
+    more = "+" if size > expected else ""
+    return IDXError(
+        f"{path}: {size}{more} bytes, but its header {tuple(shape)} needs {expected} "
+        f"(truncated or padded). {_fix(path)}"
+    )
 
 
 def find_file(raw_dir: Path, name: str) -> Path | None:

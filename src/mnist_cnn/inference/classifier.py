@@ -7,7 +7,7 @@ classify(["a.png", pil_image, numpy_array, tensor])  # → one Prediction per im
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,15 +129,17 @@ def onnx_classifier(path: str | Path, **options: Any) -> Classifier:
     """A Classifier running an ONNX file from scripts/export.py through onnxruntime."""
     path = Path(path)
     try:
+        import onnx  # noqa: F401  (check_external_data reads the file with it first)
         import onnxruntime
     except ImportError as err:
         raise ImportError(
-            f"ckpt_path={path}: ONNX files need onnxruntime: pip install 'mnist-cnn[export]'"
+            f"ckpt_path={path}: ONNX files need onnx and onnxruntime: pip install 'mnist-cnn[export]'"
         ) from err
     if not path.is_file():
         raise FileNotFoundError(
             f"ckpt_path={path}: no such file; export one with scripts/export.py."
         )
+    check_external_data(path)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (model_input,) = session.get_inputs()
     metadata = session.get_modelmeta().custom_metadata_map
@@ -154,3 +156,40 @@ def onnx_classifier(path: str | Path, **options: Any) -> Classifier:
         tuple(model_input.shape[2:]),
         **options,
     )
+
+
+def check_external_data(path: Path) -> None:
+    """Refuse an ONNX file whose tensors point at files outside its own folder (absolute paths,
+    `..`, links out): onnxruntime would read them (the path traversal of CVE-2024-27318)."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as err:  # protobuf's DecodeError and onnx's own errors
+        raise ValueError(f"ckpt_path={path}: not a readable ONNX file ({err}).") from err
+    folder = path.resolve().parent
+    for tensor in _tensors(model.graph):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = {entry.key: entry.value for entry in tensor.external_data}.get("location", "")
+        target = (folder / location).resolve()
+        if Path(location).is_absolute() or not target.is_relative_to(folder):
+            raise ValueError(
+                f"ckpt_path={path}: refused: tensor {tensor.name!r} reads its data from "
+                f"{location!r}, outside the model's folder {folder}. Export the model again "
+                f"with scripts/export.py (its files hold their weights inline)."
+            )
+
+
+def _tensors(graph: Any) -> Iterator[Any]:
+    """Every tensor of an ONNX graph: initializers and node attributes, subgraphs included."""
+    yield from graph.initializer
+    yield from (sparse.values for sparse in graph.sparse_initializer)
+    for node in graph.node:
+        for attribute in node.attribute:
+            yield from ([attribute.t] if attribute.HasField("t") else [])
+            yield from attribute.tensors
+            for subgraph in ([attribute.g] if attribute.HasField("g") else []) + list(
+                attribute.graphs
+            ):
+                yield from _tensors(subgraph)

@@ -1,0 +1,40 @@
+"""The classes a checkpoint's stored config may name: what an allowlist is built from.
+
+A checkpoint is a file that people share; its config is data that names classes, and only the
+classes registered here are ever built from it (see mnist_cnn.checkpoint).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from torch import optim
+
+from mnist_cnn.models.module import MnistLitModule
+
+# Optimizers and schedulers that training configs can name (model.optimizer, model.scheduler).
+OPTIMIZERS: tuple[type, ...] = (optim.Adam, optim.AdamW, optim.SGD, optim.RMSprop)
+SCHEDULERS: tuple[type, ...] = (
+    optim.lr_scheduler.ReduceLROnPlateau,
+    optim.lr_scheduler.OneCycleLR,
+    optim.lr_scheduler.CosineAnnealingLR,
+    optim.lr_scheduler.StepLR,
+)
+MODULES: tuple[type, ...] = (MnistLitModule,)
+
+
+def target_names(classes: tuple[type, ...]) -> dict[str, type]:
+    """Every dotted name under which the given classes are importable, e.g. both
+    `torch.optim.adam.Adam` and `torch.optim.Adam`.
+
+    Only modules already imported are looked at, and names must match exactly, so a lookalike
+    module (`mnist_cnn_x.models.MnistCNN`) never matches and validating imports nothing.
+    """
+    names: dict[str, type] = {}
+    for cls in classes:
+        parts = cls.__module__.split(".")
+        for end in range(1, len(parts) + 1):
+            module = sys.modules.get(".".join(parts[:end]))
+            if getattr(module, cls.__qualname__, None) is cls:
+                names[f"{'.'.join(parts[:end])}.{cls.__qualname__}"] = cls
+    return names
