@@ -133,7 +133,8 @@ def onnx_classifier(path: str | Path, **options: Any) -> Classifier:
         import onnxruntime
     except ImportError as err:
         raise ImportError(
-            f"ckpt_path={path}: ONNX files need onnx and onnxruntime: pip install 'mnist-cnn[export]'"
+            f"ckpt_path={path}: ONNX files need onnx and onnxruntime: "
+            f"pip install 'mnist-cnn[export]'"
         ) from err
     if not path.is_file():
         raise FileNotFoundError(
