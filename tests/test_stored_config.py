@@ -20,6 +20,7 @@ from mnist_cnn.export import export
 from mnist_cnn.inference import load_classifier
 from mnist_cnn.stored_config import stored_config, validate
 from mnist_cnn.train import train
+from mnist_cnn.utils.config import CONFIG_DIR
 from tests.conftest import compose_config, run_cli
 
 
@@ -215,3 +216,20 @@ def test_the_commands_exit_non_zero_naming_the_key(script, extra, legit, traps):
     assert result.returncode != 0
     assert f"refused: {key_path} = 'builtins.open'" in result.stderr
     _untouched(traps)
+
+
+@pytest.mark.parametrize(
+    "experiment", sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+)
+def test_every_experiment_checkpoint_loads_predicts_and_exports(experiment, tmp_path):
+    cfg = compose_config("train", [f"experiment={experiment}"], tmp_path / "run")
+    model = instantiate(cfg.model).eval()
+    path = tmp_path / f"{experiment}.ckpt"
+    config = stored_config(OmegaConf.to_container(cfg, resolve=True))
+    torch.save({CONFIG_KEY: config, "state_dict": model.state_dict()}, path)
+    images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        expected = model(images).softmax(dim=1)
+    assert torch.equal(load_classifier(path).probabilities(images), expected)
+    output, difference = export(path, "onnx", tmp_path / "model.onnx", check_images=4)
+    assert output.is_file() and difference < 1e-5
