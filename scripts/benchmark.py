@@ -11,6 +11,7 @@ warm-up, validation excluded. Figures measured on this project's machines are in
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -35,11 +36,15 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from mnist_cnn.data.datamodule import MnistDataModule
 from mnist_cnn.data.digits import to_unit_float
-from mnist_cnn.data.samples import synthetic_digits, write_dataset
+from mnist_cnn.launch.config import compose_config, instantiate_group
 from mnist_cnn.models import MnistCNN
-from mnist_cnn.utils.config import compose_config, instantiate_group
 
 REPO = Path(__file__).resolve().parents[1]
+# Generated stand-in digits come from the tests' helpers: they do not ship in the package.
+_spec = importlib.util.spec_from_file_location("fixtures", REPO / "tests" / "fixtures.py")
+fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fixtures)
+synthetic_digits, write_dataset = fixtures.synthetic_digits, fixtures.write_dataset
 BATCH = 128
 TRAINING = ("article_loop", "keras_fit", "project_fit", "optimised_loop")
 

@@ -1,21 +1,23 @@
-"""Shared fixtures: small MNIST folders on disk and the composed Hydra config."""
+"""pytest fixtures shared by the whole suite: small MNIST folders on disk, and real runs that
+several tests look at (helpers are in tests/fixtures.py)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from mnist_cnn.data.samples import real_digits, synthetic_digits, write_dataset
-from mnist_cnn.utils.config import compose_config  # noqa: F401  (the tests' way in)
-
-REPO = Path(__file__).resolve().parents[1]
-# The official MNIST test set, laid beside the checkout in CI and on the team's machines.
-T10K_DIR = REPO.parent / "shared" / "data" / "mnist-t10k"
-NO_REAL_DIGITS = f"real MNIST digits not found at {T10K_DIR} (a clone without ../shared)"
+from mnist_cnn.train import train
+from tests.fixtures import (
+    NO_REAL_DIGITS,
+    T10K_DIR,
+    compose_config,
+    real_digits,
+    run_cli,
+    synthetic_digits,
+    train_args,
+    write_dataset,
+)
 
 
 @pytest.fixture(scope="session")
@@ -42,16 +44,30 @@ def tiny_data_dir(t10k, tmp_path_factory) -> Path:
     return write_dataset(root, (images[:600], labels[:600]), (images[600:900], labels[600:900]))
 
 
-def run_cli(script: str, *overrides: str, cwd: Path = REPO, timeout: float = 300):
-    """Run `python <script> overrides...` as a user would; return the finished process."""
-    return subprocess.run(
-        [sys.executable, str(REPO / script), *overrides],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+@pytest.fixture(scope="session")
+def reference_run(tiny_data_dir, tmp_path_factory) -> Path:
+    """The uninterrupted run every resumed or repeated run must match."""
+    run_dir = tmp_path_factory.mktemp("reference")
+    result = run_cli("train.py", *train_args(tiny_data_dir, run_dir))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
 
 
-def read_metrics(run_dir: Path) -> dict:
-    return json.loads((run_dir / "metrics.json").read_text())
+@pytest.fixture(scope="session")
+def trained_run(tiny_data_dir, tmp_path_factory) -> tuple[Path, dict]:
+    """2 epochs of 540 tiny-data images (batches of 32), tested, with TensorBoard."""
+    run_dir = tmp_path_factory.mktemp("trained_run")
+    overrides = [
+        f"data.data_dir={tiny_data_dir}",
+        "data.download=false",
+        "trainer.accelerator=cpu",
+        "data.batch_size=32",  # 17 steps an epoch: enough to learn, so predictions mean something
+        "trainer.max_epochs=2",
+        "logger=tensorboard",
+    ]
+    return run_dir, train(compose_config("train", overrides, run_dir))
+
+
+@pytest.fixture(scope="session")
+def checkpoint(trained_run) -> Path:
+    return Path(trained_run[1]["best_checkpoint"])

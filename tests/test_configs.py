@@ -6,9 +6,8 @@ import torch
 from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 
-from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group
-
-from .conftest import compose_config
+from mnist_cnn.launch.config import CONFIG_DIR, instantiate_group
+from tests.fixtures import compose_config
 
 
 def _options(group: str) -> list[str]:

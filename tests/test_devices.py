@@ -10,10 +10,17 @@ import pytest
 import torch
 
 from mnist_cnn.data import MnistDataModule
-from mnist_cnn.data.samples import real_digits, synthetic_digits, write_dataset
 from mnist_cnn.eval import evaluate
-
-from .conftest import REPO, T10K_DIR, compose_config, read_metrics, run_cli
+from tests.fixtures import (
+    REPO,
+    T10K_DIR,
+    compose_config,
+    read_metrics,
+    real_digits,
+    run_cli,
+    synthetic_digits,
+    write_dataset,
+)
 
 
 def _fake_trainer(rank: int) -> SimpleNamespace:

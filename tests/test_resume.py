@@ -12,8 +12,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mnist_cnn.train import train
-
-from .conftest import REPO, compose_config, read_metrics
+from tests.fixtures import REPO, compose_config, read_metrics
 
 QUICK = ["trainer.accelerator=cpu", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1"]
 

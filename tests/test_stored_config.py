@@ -18,10 +18,10 @@ from mnist_cnn.checkpoint import CONFIG_KEY, CheckpointError
 from mnist_cnn.eval import evaluate
 from mnist_cnn.export import export
 from mnist_cnn.inference import load_classifier
+from mnist_cnn.launch.config import CONFIG_DIR
 from mnist_cnn.stored_config import stored_config, validate
 from mnist_cnn.train import train
-from mnist_cnn.utils.config import CONFIG_DIR
-from tests.conftest import compose_config, run_cli
+from tests.fixtures import compose_config, run_cli
 
 
 class _Touch:
@@ -205,7 +205,7 @@ def test_previous_release_checkpoint_is_refused_with_the_conversion_command(legi
     [
         ("eval.py", []),
         ("predict.py", ["inputs=[{sentinel}]"]),
-        ("scripts/export.py", []),
+        ("export.py", []),
     ],
 )
 def test_the_commands_exit_non_zero_naming_the_key(script, extra, legit, traps):

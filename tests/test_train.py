@@ -8,8 +8,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mnist_cnn.train import train
-
-from .conftest import compose_config, read_metrics, run_cli
+from tests.fixtures import compose_config, read_metrics, run_cli
 
 
 def test_fast_dev_run_through_the_composed_config(tiny_data_dir, tmp_path):

@@ -14,6 +14,7 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from mnist_cnn.data.digits import resolve_class_names
 from mnist_cnn.models.module import MnistLitModule
 from mnist_cnn.stored_config import (
     RUN_ONLY,
@@ -130,6 +131,11 @@ def check_resumable(ckpt_path: str | Path, net_config: dict[str, Any]) -> None:
             f"{', '.join(differ)}: checkpoint has {[saved.get(k) for k in differ]}, this run "
             f"{[net_config.get(k) for k in differ]}). Resume with the run's own overrides."
         )
+
+
+def class_names(checkpoint: dict[str, Any], num_classes: int) -> list[str]:
+    """The names of a checkpoint's classes (its data config's, else the digits)."""
+    return resolve_class_names(checkpoint[CONFIG_KEY]["data"].get("class_names"), num_classes)
 
 
 def load_model(path: str | Path) -> MnistLitModule:

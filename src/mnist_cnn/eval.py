@@ -12,7 +12,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.checkpoint import load_model
-from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
+from mnist_cnn.launch.config import CONFIG_DIR, instantiate_group
+from mnist_cnn.launch.run_dirs import register_resolvers
 from mnist_cnn.utils.io import write_json
 from mnist_cnn.utils.preflight import check_trainer
 

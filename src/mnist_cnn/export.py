@@ -1,4 +1,4 @@
-"""Export a checkpoint for deployment: `python scripts/export.py ckpt_path=PATH format=onnx`.
+"""Export a checkpoint for deployment: `python export.py ckpt_path=PATH format=onnx`.
 
 The exported model maps float images (B, 1, 28, 28) in [0, 1], any B, to class probabilities
 (B, num_classes), exactly as `MnistLitModule.predict_step`; the class names travel inside it.
@@ -15,11 +15,12 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from mnist_cnn.checkpoint import CONFIG_KEY, build_model, read_checkpoint
-from mnist_cnn.data.digits import resolve_class_names, to_unit_float
+from mnist_cnn.checkpoint import CONFIG_KEY, build_model, class_names, read_checkpoint
+from mnist_cnn.data.digits import to_unit_float
 from mnist_cnn.data.idx import load_split
 from mnist_cnn.inference.classifier import onnx_classifier
-from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
+from mnist_cnn.launch.config import CONFIG_DIR
+from mnist_cnn.launch.run_dirs import register_resolvers
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 
@@ -37,10 +38,10 @@ def export(
     checkpoint = read_checkpoint(ckpt_path)
     model = build_model(checkpoint)
     config = checkpoint[CONFIG_KEY]
-    class_names = resolve_class_names(config["data"].get("class_names"), model.net.num_classes)
+    names = class_names(checkpoint, model.net.num_classes)
     output = Path(output) if output else Path(ckpt_path).with_suffix(FORMATS[format])
     output.parent.mkdir(parents=True, exist_ok=True)
-    probabilities = nn.Sequential(model.net, nn.Softmax(dim=1)).eval()
+    probabilities = nn.Sequential(model.net, model.head).eval()  # = predict_step
     example = torch.zeros(2, *model.net.input_shape)
     data = config["data"]
     raw_dir = Path(data_dir or data["data_dir"]) / data["dataset"] / "raw"
@@ -50,10 +51,10 @@ def export(
         # ONNX path needs onnxscript too. The files they write are the same ONNX and TorchScript.
         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
         if format == "onnx":
-            _write_onnx(probabilities, example, output, class_names)
+            _write_onnx(probabilities, example, output, names)
         else:
             scripted = torch.jit.trace(probabilities, example)
-            torch.jit.save(scripted, output, _extra_files={"class_names": json.dumps(class_names)})
+            torch.jit.save(scripted, output, _extra_files={"class_names": json.dumps(names)})
         return output, _max_difference(output, format, probabilities, images)
 
 
@@ -109,6 +110,6 @@ def _main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    """Console script `mnist-export` and `python scripts/export.py`."""
+    """Console script `mnist-export` and `python export.py`."""
     register_resolvers()
     _main()

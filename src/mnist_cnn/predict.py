@@ -13,7 +13,8 @@ from omegaconf import DictConfig
 from mnist_cnn.data.idx import read_idx
 from mnist_cnn.inference.classifier import Classifier, Prediction, load_classifier
 from mnist_cnn.inference.images import IMAGE_SUFFIXES, ImageError
-from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
+from mnist_cnn.launch.config import CONFIG_DIR
+from mnist_cnn.launch.run_dirs import register_resolvers
 from mnist_cnn.utils.io import write_json
 
 COLUMNS = ("file", "prediction", "index", "confidence", "top3", "error")

@@ -13,20 +13,30 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig
-from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
-from mnist_cnn.utils.io import write_json
-from mnist_cnn.utils.multirun_ddp import (
+from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig, check_resumable
+from mnist_cnn.launch.config import CONFIG_DIR, instantiate_group
+from mnist_cnn.launch.multirun_ddp import (
     one_process_group_per_job,
     relaunch_ddp_processes_as_single_runs,
 )
-from mnist_cnn.utils.preflight import check_run_config
+from mnist_cnn.launch.run_dirs import register_resolvers
+from mnist_cnn.utils.batches import scalars
+from mnist_cnn.utils.io import write_json
+from mnist_cnn.utils.preflight import check_trainer
 
 log = logging.getLogger(__name__)
+# ckpt_path values Lightning resolves itself (from the run folder), not file paths.
+CKPT_KEYWORDS = ("last", "best", "hpc")
 
 
-def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
-    return {key: float(value) for key, value in metrics.items()}
+def check_run_config(cfg: DictConfig) -> None:
+    """Everything a run's config can get wrong that is cheap to check before data or models load."""
+    check_trainer(cfg.trainer)
+    # "last" may find no checkpoint on a first run: Lightning then starts afresh, so a job
+    # script can always pass it (SLURM requeue). A file it finds is still read weights_only.
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path is not None and ckpt_path not in CKPT_KEYWORDS:
+        check_resumable(ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True))
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -53,12 +63,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     fit_started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     fit_seconds = time.perf_counter() - fit_started
-    metrics = _scalars(trainer.callback_metrics)
+    metrics = scalars(trainer.callback_metrics)
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if cfg.get("test"):
         # Test the best weights, not the last ones; fast_dev_run saves no checkpoint.
         trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)
-        metrics.update(_scalars(trainer.callback_metrics))
+        metrics.update(scalars(trainer.callback_metrics))
 
     summary = {
         **{key: metrics[key] for key in sorted(metrics) if key.startswith(("val/", "test/"))},

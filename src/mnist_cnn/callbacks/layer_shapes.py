@@ -8,6 +8,8 @@ import lightning as L
 import torch
 from torch import nn
 
+from mnist_cnn.utils.batches import images_of
+
 
 class LayerShapes(L.Callback):
     """Hooks every leaf layer for one forward pass and prints what it returns, e.g.
@@ -21,7 +23,7 @@ class LayerShapes(L.Callback):
     ) -> None:
         if batch_idx != 0 or trainer.current_epoch != 0 or not trainer.is_global_zero:
             return
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        images = images_of(batch)
         print(f"{'input':<24}{'':<12}{tuple(images.shape)}")
         for name, module in pl_module.named_modules():
             # Leaves only; metrics never fire, they are updated rather than called.

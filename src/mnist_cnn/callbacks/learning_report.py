@@ -10,7 +10,8 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from mnist_cnn.callbacks.plots import confusion_matrix_figure, curves_figure, mistakes_figure
+from mnist_cnn.report.plots import confusion_matrix_figure, curves_figure, mistakes_figure
+from mnist_cnn.utils.batches import scalars
 
 CURVE_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc")
 
@@ -41,7 +42,7 @@ class LearningReport(L.Callback):
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # trainer.test clears callback_metrics; keep val/acc_best and co. for the HParams tab.
-        self.fit_metrics = _scalars(trainer.callback_metrics, "val/")
+        self.fit_metrics = scalars(trainer.callback_metrics, "val/")
 
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.class_names: list[str] = trainer.datamodule.class_names
@@ -87,7 +88,7 @@ class LearningReport(L.Callback):
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # The HParams tab pairs the run's config with its final metrics.
-        results = {**self.fit_metrics, **_scalars(trainer.callback_metrics, "test/")}
+        results = {**self.fit_metrics, **scalars(trainer.callback_metrics, "test/")}
         final = {f"final/{key}": value for key, value in results.items()}
         for logger in _tensorboards(trainer):
             logger.log_hyperparams(logger.hparams, metrics=final)
@@ -101,7 +102,3 @@ class LearningReport(L.Callback):
 
 def _tensorboards(trainer: L.Trainer) -> list[TensorBoardLogger]:
     return [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
-
-
-def _scalars(metrics: dict[str, torch.Tensor], prefix: str) -> dict[str, float]:
-    return {key: float(value) for key, value in metrics.items() if key.startswith(prefix)}

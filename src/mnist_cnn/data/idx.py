@@ -117,18 +117,3 @@ def load_split(
             f"{_fix(label_path)}"
         )
     return images.unsqueeze(1), labels.long()
-
-
-def write_idx(path: str | Path, data: torch.Tensor) -> Path:
-    """Write a uint8 tensor as an IDX file (gzip when `path` ends in .gz)."""
-    path = Path(path)
-    data = data.to(torch.uint8).contiguous()
-    header = bytes([0, 0, _UBYTE, data.ndim]) + struct.pack(f">{data.ndim}I", *data.shape)
-    payload = header + data.numpy().tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".gz":
-        with gzip.open(path, "wb") as f:
-            f.write(payload)
-    else:
-        path.write_bytes(payload)
-    return path

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mnist_cnn.checkpoint import CONFIG_KEY, build_model, read_checkpoint
+from mnist_cnn.checkpoint import build_model, class_names, read_checkpoint
 from mnist_cnn.data.digits import resolve_class_names, to_unit_float
 from mnist_cnn.inference.images import MAX_PIXELS, ImageError, as_pil, open_image, to_mnist
 
@@ -110,23 +110,22 @@ class Classifier:
 
 
 def load_classifier(path: str | Path, **options: Any) -> Classifier:
-    """A Classifier from a train.py checkpoint (.ckpt) or a scripts/export.py ONNX file (.onnx)."""
+    """A Classifier from a train.py checkpoint (.ckpt) or a export.py ONNX file (.onnx)."""
     path = Path(path)
     if path.suffix == ".onnx":
         return onnx_classifier(path, **options)
     checkpoint = read_checkpoint(path)
     model = build_model(checkpoint)
-    names = checkpoint[CONFIG_KEY].get("data", {}).get("class_names")
     return Classifier(
         lambda images: model.predict_step(images, 0),
-        resolve_class_names(names, model.net.num_classes),
+        class_names(checkpoint, model.net.num_classes),
         model.net.input_shape[1:],
         **options,
     )
 
 
 def onnx_classifier(path: str | Path, **options: Any) -> Classifier:
-    """A Classifier running an ONNX file from scripts/export.py through onnxruntime."""
+    """A Classifier running an ONNX file from export.py through onnxruntime."""
     path = Path(path)
     try:
         import onnx  # noqa: F401  (check_external_data reads the file with it first)
@@ -137,9 +136,7 @@ def onnx_classifier(path: str | Path, **options: Any) -> Classifier:
             f"pip install 'mnist-cnn[export]'"
         ) from err
     if not path.is_file():
-        raise FileNotFoundError(
-            f"ckpt_path={path}: no such file; export one with scripts/export.py."
-        )
+        raise FileNotFoundError(f"ckpt_path={path}: no such file; export one with export.py.")
     check_external_data(path)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (model_input,) = session.get_inputs()
@@ -178,7 +175,7 @@ def check_external_data(path: Path) -> None:
             raise ValueError(
                 f"ckpt_path={path}: refused: tensor {tensor.name!r} reads its data from "
                 f"{location!r}, outside the model's folder {folder}. Export the model again "
-                f"with scripts/export.py (its files hold their weights inline)."
+                f"with export.py (its files hold their weights inline)."
             )
 
 

@@ -14,6 +14,8 @@ from torch.optim import Adam, Optimizer
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from mnist_cnn.utils.batches import images_of
+
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
 STAGES = ("train", "val", "test")
@@ -38,6 +40,8 @@ class MnistLitModule(L.LightningModule):
         # run's whole config travels in the checkpoint instead (see mnist_cnn.checkpoint).
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net = net
+        # Logits → class probabilities in predict (and in exported files); holds no weights.
+        self.head = nn.Softmax(dim=1)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         # Lets the model summary print each layer's input and output shape, like Keras.
@@ -107,8 +111,7 @@ class MnistLitModule(L.LightningModule):
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         """Class probabilities (B, num_classes) for images, with or without labels."""
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self(images).softmax(dim=1)
+        return self.head(self(images_of(batch)))
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:  # a few batches on untrained or restored weights: no best

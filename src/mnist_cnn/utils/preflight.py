@@ -6,13 +6,9 @@ import os
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
-
-from mnist_cnn.checkpoint import check_resumable
+from omegaconf import DictConfig
 
 ACCELERATORS = ("auto", "cpu", "cuda", "gpu", "mps", "tpu")
-# ckpt_path values Lightning resolves itself (from the run folder), not file paths.
-CKPT_KEYWORDS = ("last", "best", "hpc")
 
 
 def _available(accelerator: str) -> tuple[int, str]:
@@ -56,13 +52,3 @@ def check_trainer(trainer: DictConfig | dict[str, Any]) -> None:
             f"trainer.devices={devices}: must lie in 1..{count} (this machine has {count} "
             f"{kind} for trainer.accelerator={accelerator}), or be auto / -1 for all of them."
         )
-
-
-def check_run_config(cfg: DictConfig) -> None:
-    """Everything a run's config can get wrong that is cheap to check before data or models load."""
-    check_trainer(cfg.trainer)
-    # "last" may find no checkpoint on a first run: Lightning then starts afresh, so a job
-    # script can always pass it (SLURM requeue). A file it finds is still read weights_only.
-    ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path is not None and ckpt_path not in CKPT_KEYWORDS:
-        check_resumable(ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True))

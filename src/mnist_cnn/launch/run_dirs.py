@@ -1,25 +1,15 @@
-"""Where the configs live, the resolvers they use, and building objects from config groups."""
+"""Run folders: each run gets a folder of its own, and the processes of one torchrun or srun
+launch share one. Hydra reads them through the `${run_dir:...}` and `${unique_dir:...}`
+resolvers."""
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
-
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# A wheel ships the configs inside the package; a source checkout (editable install) has ./conf.
-CONFIG_DIR = (
-    _PACKAGE_DIR / "conf" if (_PACKAGE_DIR / "conf").is_dir() else _PACKAGE_DIR.parents[1] / "conf"
-)
+from omegaconf import OmegaConf
 
 
 def launch_name() -> str | None:
@@ -73,28 +63,3 @@ def register_resolvers() -> None:
     """`${run_dir:PARENT}` and `${unique_dir:BASE}`: a folder of its own for each run."""
     OmegaConf.register_new_resolver("run_dir", run_dir, replace=True)
     OmegaConf.register_new_resolver("unique_dir", unique_dir, replace=True)
-
-
-def compose_config(
-    config_name: str, overrides: Sequence[str], output_dir: str | Path
-) -> DictConfig:
-    """Compose a config as the entry point would, outside a Hydra run (tests, the benchmark),
-    with its run folder at `output_dir` and HydraConfig set for `${hydra:...}` values."""
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
-    with read_write(cfg), open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-        cfg.hydra.runtime.output_dir = str(output_dir)
-    HydraConfig().set_config(cfg)
-    with read_write(cfg), open_dict(cfg):
-        del cfg["hydra"]  # as in a real run: the task sees its config without the hydra node
-    return cfg
-
-
-def instantiate_group(group: DictConfig | None) -> list[Any]:
-    """Instantiate each entry of a `name: {_target_: ...}` group (callbacks, loggers)."""
-    if not group:
-        return []
-    return [instantiate(node) for node in group.values() if node and "_target_" in node]

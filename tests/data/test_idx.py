@@ -10,10 +10,9 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from mnist_cnn.checkpoint import CONFIG_KEY
-from mnist_cnn.data.idx import IDXError, load_split, read_idx, write_idx
-from mnist_cnn.data.samples import synthetic_digits, write_dataset
+from mnist_cnn.data.idx import IDXError, load_split, read_idx
 from mnist_cnn.stored_config import stored_config
-from tests.conftest import REPO, compose_config
+from tests.fixtures import REPO, compose_config, synthetic_digits, write_dataset, write_idx
 
 
 @pytest.mark.parametrize("name", ["x-ubyte", "x-ubyte.gz"])

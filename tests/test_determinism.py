@@ -3,9 +3,7 @@
 import pytest
 
 from mnist_cnn.train import train
-
-from ..conftest import compose_config
-from .conftest import assert_same_weights, outcome, overrides
+from tests.fixtures import assert_same_weights, compose_config, outcome, overrides
 
 
 @pytest.mark.slow

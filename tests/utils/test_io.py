@@ -9,11 +9,9 @@ import torch
 
 import mnist_cnn.checkpoint
 from mnist_cnn.checkpoint import SafeCheckpointIO
+from mnist_cnn.launch.run_dirs import unique_dir
 from mnist_cnn.train import train
-from mnist_cnn.utils.config import unique_dir
-
-from ..conftest import compose_config
-from .conftest import overrides
+from tests.fixtures import compose_config, overrides
 
 # Killed after the new data is written to the temporary file, before the rename.
 _KILL_BEFORE_RENAME = """

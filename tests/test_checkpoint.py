@@ -8,9 +8,7 @@ import torch
 from mnist_cnn.checkpoint import CONFIG_KEY, SafeCheckpointIO, load_model, read_checkpoint
 from mnist_cnn.eval import evaluate
 from mnist_cnn.train import train
-
-from ..conftest import compose_config
-from .conftest import overrides
+from tests.fixtures import compose_config, overrides
 
 
 class _RunsCode:

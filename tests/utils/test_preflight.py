@@ -12,9 +12,7 @@ from mnist_cnn.checkpoint import CONFIG_KEY
 from mnist_cnn.eval import evaluate
 from mnist_cnn.stored_config import stored_config
 from mnist_cnn.train import train
-
-from ..conftest import compose_config, run_cli
-from .conftest import overrides
+from tests.fixtures import compose_config, overrides, run_cli
 
 CORES = len(os.sched_getaffinity(0))
 

@@ -6,11 +6,9 @@ import shutil
 import pytest
 import torch
 
-from mnist_cnn.data.idx import IDXError, write_idx
+from mnist_cnn.data.idx import IDXError
 from mnist_cnn.train import train
-
-from ..conftest import compose_config
-from .conftest import overrides
+from tests.fixtures import compose_config, overrides, write_idx
 
 IMAGES, LABELS = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import overrides, start_train, wait_for
+from tests.fixtures import overrides, start_train, wait_for
 
 pytestmark = pytest.mark.slow
 # What the README promises; measured: about 2.5 s on 2 shared CPU cores.

@@ -6,11 +6,11 @@ import signal
 import pytest
 import torch
 
-from ..conftest import run_cli
-from .conftest import (
+from tests.fixtures import (
     STEPS_PER_EPOCH,
     assert_same_weights,
     outcome,
+    run_cli,
     start_train,
     train_args,
     wait_for,

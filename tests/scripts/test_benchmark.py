@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from .conftest import run_cli
+from tests.fixtures import run_cli
 
 
 @pytest.mark.slow

@@ -5,9 +5,7 @@ import torch
 
 from mnist_cnn.callbacks.finite_loss import NonFiniteLossError
 from mnist_cnn.train import train
-
-from ..conftest import compose_config
-from .conftest import overrides
+from tests.fixtures import compose_config, overrides
 
 # Plain SGD with a huge learning rate: finite (huge) weights after step 1, a NaN loss at step 2.
 DIVERGE = (

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ..conftest import REPO
+from tests.fixtures import REPO
 
 
 @pytest.mark.slow

@@ -5,8 +5,7 @@ import torch
 
 from mnist_cnn.export import export
 from mnist_cnn.inference import load_classifier
-
-from ..conftest import run_cli
+from tests.fixtures import run_cli
 
 
 @pytest.mark.parametrize("format", ["onnx", "torchscript"])
@@ -26,7 +25,7 @@ def test_predict_runs_the_onnx_file_like_the_checkpoint(checkpoint, tiny_data_di
 @pytest.mark.slow
 def test_export_command_prints_the_difference(checkpoint, tiny_data_dir, tmp_path):
     result = run_cli(
-        "scripts/export.py", f"ckpt_path={checkpoint}", f"output={tmp_path / 'm.onnx'}",
+        "export.py", f"ckpt_path={checkpoint}", f"output={tmp_path / 'm.onnx'}",
         f"data_dir={tiny_data_dir}", f"hydra.run.dir={tmp_path / 'run'}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

@@ -6,7 +6,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from mnist_cnn.callbacks import LearningReport
-from mnist_cnn.callbacks.plots import curves_figure
+from mnist_cnn.report.plots import curves_figure
 
 
 def test_run_folder_holds_three_valid_pngs(trained_run):

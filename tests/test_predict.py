@@ -10,8 +10,7 @@ from PIL import Image, ImageOps
 
 from mnist_cnn.inference import load_classifier
 from mnist_cnn.inference.images import is_dark_on_light, to_mnist
-
-from ..conftest import NO_REAL_DIGITS, compose_config, read_metrics, run_cli
+from tests.fixtures import NO_REAL_DIGITS, compose_config, read_metrics, run_cli
 
 
 def _write_pngs(images: torch.Tensor, labels: torch.Tensor, folder):

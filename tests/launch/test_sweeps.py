@@ -10,10 +10,10 @@ from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import OmegaConf
 from submitit.slurm.slurm import _make_sbatch_string
 
-from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
-from mnist_cnn.utils.multirun_ddp import hydra_flags
-
-from .conftest import run_cli
+from mnist_cnn.launch.config import CONFIG_DIR
+from mnist_cnn.launch.multirun_ddp import hydra_flags
+from mnist_cnn.launch.run_dirs import register_resolvers
+from tests.fixtures import run_cli
 
 # One short epoch per job: the sweep machinery is under test, not the model.
 QUICK = [

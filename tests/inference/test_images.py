@@ -16,11 +16,9 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from mnist_cnn.checkpoint import CONFIG_KEY
-from mnist_cnn.data.samples import synthetic_digits
 from mnist_cnn.inference.images import ImageError, open_image
 from mnist_cnn.stored_config import stored_config
-
-from ..conftest import compose_config, run_cli
+from tests.fixtures import compose_config, run_cli, synthetic_digits
 
 
 def _png_bytes(image: Image.Image, format: str = "PNG") -> bytes:

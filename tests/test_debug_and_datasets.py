@@ -2,11 +2,9 @@
 
 import pytest
 
-from mnist_cnn.data.samples import synthetic_digits, write_dataset
 from mnist_cnn.inference import load_classifier
 from mnist_cnn.train import train
-
-from ..conftest import compose_config
+from tests.fixtures import compose_config, synthetic_digits, write_dataset
 
 
 def test_debug_shapes_prints_each_layers_output_for_one_batch(tiny_data_dir, tmp_path, capsys):

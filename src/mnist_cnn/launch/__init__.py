@@ -1,0 +1,1 @@
+"""Hydra launch code: configs, run folders, multirun + DDP, sweep summaries."""

@@ -1,0 +1,1 @@
+"""What a finished run shows: figures of its test results and learning curves."""

@@ -1,0 +1,138 @@
+"""Helpers shared by the tests (pytest fixtures live in conftest.py): real and generated MNIST
+files on disk, running the launchers as a user would, and comparing runs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from mnist_cnn.data.idx import FILES, load_split
+from mnist_cnn.launch.config import compose_config  # noqa: F401  (the tests' way in)
+
+REPO = Path(__file__).resolve().parents[1]
+# The official MNIST test set, laid beside the checkout in CI and on the team's machines.
+T10K_DIR = REPO.parent / "shared" / "data" / "mnist-t10k"
+NO_REAL_DIGITS = f"real MNIST digits not found at {T10K_DIR} (a clone without ../shared)"
+
+Split = tuple[torch.Tensor, torch.Tensor]  # images (N, 1, 28, 28) uint8, labels (N,) int64
+
+
+def real_digits(t10k_dir: str | Path) -> Split:
+    """The official 10,000 test digits from a folder holding the t10k IDX files."""
+    return load_split(t10k_dir, "test")
+
+
+def synthetic_digits(count: int, seed: int = 0, num_classes: int = 10) -> Split:
+    """Noisy copies of one random stroke pattern per class: learnable, but not MNIST."""
+    generator = torch.Generator().manual_seed(seed)
+    templates = (
+        torch.rand(num_classes, 1, 28, 28, generator=torch.Generator().manual_seed(1234)) > 0.8
+    )
+    labels = torch.randint(0, num_classes, (count,), generator=generator)
+    noise = torch.rand(count, 1, 28, 28, generator=generator) * 0.6
+    images = (templates[labels].float() * 0.7 + noise).clamp(0, 1).mul(255).to(torch.uint8)
+    return images, labels
+
+
+def write_dataset(root: str | Path, train: Split, test: Split, dataset: str = "MNIST") -> Path:
+    """Write train and test splits as `<root>/<dataset>/raw/*-ubyte`; returns `root`."""
+    raw_dir = Path(root) / dataset / "raw"
+    for split, (images, labels) in (("train", train), ("test", test)):
+        image_name, label_name = FILES[split]
+        write_idx(raw_dir / image_name, images.squeeze(1))
+        write_idx(raw_dir / label_name, labels)
+    return Path(root)
+
+
+def write_idx(path: str | Path, data: torch.Tensor) -> Path:
+    """Write a uint8 tensor as an IDX file (gzip when `path` ends in .gz)."""
+    path = Path(path)
+    data = data.to(torch.uint8).contiguous()
+    header = bytes([0, 0, 0x08, data.ndim]) + struct.pack(f">{data.ndim}I", *data.shape)
+    payload = header + data.numpy().tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gz":
+        with gzip.open(path, "wb") as f:
+            f.write(payload)
+    else:
+        path.write_bytes(payload)
+    return path
+
+
+def run_cli(script: str, *overrides: str, cwd: Path = REPO, timeout: float = 300):
+    """Run `python <script> overrides...` as a user would; return the finished process."""
+    return subprocess.run(
+        [sys.executable, str(REPO / script), *overrides],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+# 540 training images in batches of 32: 17 steps an epoch, 51 in all; last.ckpt every 2 steps.
+STEPS_PER_EPOCH = 17
+
+
+def overrides(data_dir: Path, *extra: str) -> list[str]:
+    """A small, deterministic CPU run."""
+    return [
+        f"data.data_dir={data_dir}", "data.download=false", "data.batch_size=32",
+        "trainer.accelerator=cpu", "trainer.max_epochs=3", "trainer.deterministic=true",
+        "seed=7", "logger=none", "callbacks.periodic_checkpoint.every_n_train_steps=2", *extra,
+    ]  # fmt: skip
+
+
+def train_args(data_dir: Path, run_dir: Path, *extra: str) -> list[str]:
+    """Command-line overrides for the same run into `run_dir`."""
+    return [*overrides(data_dir, *extra), f"hydra.run.dir={run_dir}"]
+
+
+def start_train(args: list[str], log: Path) -> subprocess.Popen:
+    """`python train.py args...` in the background, its stdout and stderr into `log`."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, str(REPO / "train.py"), *args], cwd=REPO, stdout=out, stderr=out
+        )
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Until `path` exists: proof that training is under way."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (status {proc.returncode}) before {path} appeared")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"{path} did not appear within {timeout} s")
+        time.sleep(0.02)
+
+
+def outcome(run_dir: Path) -> dict:
+    """metrics.json less what differs between two folders (paths, timings)."""
+    metrics = read_metrics(run_dir)
+    return {
+        k: v for k, v in metrics.items() if k != "best_checkpoint" and not k.endswith("_time_s")
+    }
+
+
+def weights(ckpt: Path) -> dict[str, torch.Tensor]:
+    return torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    different = [k for k in wa if not torch.equal(wa[k], wb[k])]
+    assert not different, f"weights differ in {different}"
