@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +14,39 @@ from mnist_cnn.data.samples import real_digits, synthetic_digits, write_dataset
 from mnist_cnn.utils.config import compose_config  # noqa: F401  (the tests' way in)
 
 REPO = Path(__file__).resolve().parents[1]
-# The official MNIST test set, laid beside the checkout in CI and on the team's machines.
+# The official MNIST test set (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, .gz or not): laid
+# beside the checkout in CI and on the team's machines; a fork elsewhere points to it by setting.
 T10K_DIR = REPO.parent / "shared" / "data" / "mnist-t10k"
-NO_REAL_DIGITS = f"real MNIST digits not found at {T10K_DIR} (a clone without ../shared)"
+REAL_DIGITS_ENV = "MNIST_CNN_REAL_DIGITS"
+REAL_DIGITS_OPTION = "--real-digits"
+NO_REAL_DIGITS = (
+    f"real MNIST digits not found: set {REAL_DIGITS_ENV}=DIR or pytest {REAL_DIGITS_OPTION}=DIR "
+    f"to a folder holding the t10k IDX files (default {T10K_DIR})"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        REAL_DIGITS_OPTION,
+        default=None,
+        help=f"folder of the MNIST t10k IDX files (else ${REAL_DIGITS_ENV}, else {T10K_DIR})",
+    )
+
+
+def real_digits_dir(config: pytest.Config) -> Path:
+    """The real-digit folder: the pytest option, else the environment variable, else ../shared."""
+    chosen = config.getoption(REAL_DIGITS_OPTION) or os.environ.get(REAL_DIGITS_ENV)
+    return Path(chosen).expanduser() if chosen else T10K_DIR
 
 
 @pytest.fixture(scope="session")
-def t10k():
-    """The 10,000 real test digits, or None where ../shared is absent."""
-    return real_digits(T10K_DIR) if T10K_DIR.is_dir() else None
+def t10k(request):
+    """The 10,000 real test digits, or None where the real-digit folder is absent."""
+    folder = real_digits_dir(request.config)
+    if folder != T10K_DIR and not folder.is_dir():
+        # A folder named on purpose that is not there is a mistake, not a reason to skip.
+        raise pytest.UsageError(f"{REAL_DIGITS_ENV} or {REAL_DIGITS_OPTION}: no folder {folder}")
+    return real_digits(folder) if folder.is_dir() else None
 
 
 @pytest.fixture(scope="session")
