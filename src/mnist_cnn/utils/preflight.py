@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
 import torch
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.checkpoint import check_resumable
@@ -58,9 +60,34 @@ def check_trainer(trainer: DictConfig | dict[str, Any]) -> None:
         )
 
 
+def check_network(net: DictConfig) -> None:
+    """Refuse a network that is not registered, or an argument it does not take (typically an
+    experiment/ overlay written for another network), before any work."""
+    from mnist_cnn.models import NETWORKS  # the registry inference loads from
+
+    target = str(net.get("_target_"))
+    network = get_class(target)
+    if network not in NETWORKS:
+        raise ValueError(
+            f"model.net._target_={target}: not a registered network. Add your class to NETWORKS "
+            f"in models/__init__.py: eval, predict and export load only registered networks."
+        )
+    parameters = inspect.signature(network).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    for key in net:
+        if not str(key).startswith("_") and key not in parameters:
+            raise ValueError(
+                f"model.net.{key}: {network.__name__} has no argument '{key}' (it takes "
+                f"{', '.join(parameters)}). An experiment/ overlay or override written for another "
+                f"network sets it: drop it, or choose that network (model=<its config>)."
+            )
+
+
 def check_run_config(cfg: DictConfig) -> None:
     """Everything a run's config can get wrong that is cheap to check before data or models load."""
     check_trainer(cfg.trainer)
+    check_network(cfg.model.net)
     # "last" may find no checkpoint on a first run: Lightning then starts afresh, so a job
     # script can always pass it (SLURM requeue). A file it finds is still read weights_only.
     ckpt_path = cfg.get("ckpt_path")
