@@ -3,14 +3,16 @@
 import shutil
 
 import pytest
+from omegaconf import OmegaConf
 
 from mnist_cnn.data.datamodule import DataNotFoundError
 from mnist_cnn.data.samples import synthetic_digits, write_dataset
 from mnist_cnn.eval import evaluate
 from mnist_cnn.export import export
 from mnist_cnn.inference import load_classifier
-from mnist_cnn.inference.data_settings import merge_data, stored_data
+from mnist_cnn.inference.data_settings import ARGUMENTS, merge_data, stored_data
 from mnist_cnn.train import train
+from mnist_cnn.utils.config import CONFIG_DIR
 
 from ..conftest import compose_config, read_metrics
 
@@ -119,3 +121,8 @@ def test_overrides_on_top_and_unknown_keys_refused():
     assert settings == {**stored, "data_dir": "/elsewhere"} and warning is None
     with pytest.raises(ValueError, match=r"data\.datadir: not a data setting"):
         merge_data(stored, {"datadir": "/x"})
+
+
+def test_the_from_checkpoint_config_lists_every_datamodule_argument():
+    config = OmegaConf.load(CONFIG_DIR / "data" / "from_checkpoint.yaml")
+    assert tuple(config) == ARGUMENTS and all(value is None for value in config.values())
