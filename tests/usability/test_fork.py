@@ -54,7 +54,9 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def _files(root: Path) -> set[str]:
-    paths = (p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
+    # Python's bytecode caches aside (written where PYTHONDONTWRITEBYTECODE is unset).
+    skip = {".git", "__pycache__"}
+    paths = (p for p in root.rglob("*") if p.is_file() and not skip & set(p.parts))
     return {str(p.relative_to(root)) for p in paths}
 
 
