@@ -29,8 +29,10 @@ def renames(name: str) -> dict[str, str]:
 
 
 def rename(text: str, table: dict[str, str]) -> str:
-    # Whole tokens only: mnist-t10k (the shared data folder) and MnistCNN stay as they are.
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, table)) + r")(?![\w-])")
+    # Whole tokens only: mnist-t10k (the shared data folder) and MnistCNN stay as they are; so
+    # does a name written "`mnist_cnn` → `new`" (the README's account of the rename itself).
+    tokens = "|".join(map(re.escape, table))
+    pattern = re.compile(r"(?<![\w-])(" + tokens + r")(?![\w-])(?!` → `)")
     return pattern.sub(lambda match: table[match.group(1)], text)
 
 

@@ -3,6 +3,7 @@ several tests look at (helpers are in tests/fixtures.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from mnist_cnn.train import train
 from tests.fixtures import (
     NO_REAL_DIGITS,
+    REAL_DIGITS_ENV,
+    REAL_DIGITS_OPTION,
     T10K_DIR,
     compose_config,
     real_digits,
@@ -20,10 +23,28 @@ from tests.fixtures import (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        REAL_DIGITS_OPTION,
+        default=None,
+        help=f"folder of the MNIST t10k IDX files (else ${REAL_DIGITS_ENV}, else {T10K_DIR})",
+    )
+
+
+def real_digits_dir(config: pytest.Config) -> Path:
+    """The real-digit folder: the pytest option, else the environment variable, else ../shared."""
+    chosen = config.getoption(REAL_DIGITS_OPTION) or os.environ.get(REAL_DIGITS_ENV)
+    return Path(chosen).expanduser() if chosen else T10K_DIR
+
+
 @pytest.fixture(scope="session")
-def t10k():
-    """The 10,000 real test digits, or None where ../shared is absent."""
-    return real_digits(T10K_DIR) if T10K_DIR.is_dir() else None
+def t10k(request):
+    """The 10,000 real test digits, or None where the real-digit folder is absent."""
+    folder = real_digits_dir(request.config)
+    if folder != T10K_DIR and not folder.is_dir():
+        # A folder named on purpose that is not there is a mistake, not a reason to skip.
+        raise pytest.UsageError(f"{REAL_DIGITS_ENV} or {REAL_DIGITS_OPTION}: no folder {folder}")
+    return real_digits(folder) if folder.is_dir() else None
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,15 @@ from mnist_cnn.data.idx import FILES, load_split
 from mnist_cnn.launch.config import compose_config  # noqa: F401  (the tests' way in)
 
 REPO = Path(__file__).resolve().parents[1]
-# The official MNIST test set, laid beside the checkout in CI and on the team's machines.
+# The official MNIST test set (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, .gz or not): laid
+# beside the checkout in CI and on the team's machines; a fork elsewhere points to it by setting.
 T10K_DIR = REPO.parent / "shared" / "data" / "mnist-t10k"
-NO_REAL_DIGITS = f"real MNIST digits not found at {T10K_DIR} (a clone without ../shared)"
+REAL_DIGITS_ENV = "MNIST_CNN_REAL_DIGITS"
+REAL_DIGITS_OPTION = "--real-digits"
+NO_REAL_DIGITS = (
+    f"real MNIST digits not found: set {REAL_DIGITS_ENV}=DIR or pytest {REAL_DIGITS_OPTION}=DIR "
+    f"to a folder holding the t10k IDX files (default {T10K_DIR})"
+)
 
 Split = tuple[torch.Tensor, torch.Tensor]  # images (N, 1, 28, 28) uint8, labels (N,) int64
 

@@ -13,10 +13,8 @@ from mnist_cnn.data import MnistDataModule
 from mnist_cnn.eval import evaluate
 from tests.fixtures import (
     REPO,
-    T10K_DIR,
     compose_config,
     read_metrics,
-    real_digits,
     run_cli,
     synthetic_digits,
     write_dataset,
@@ -42,9 +40,9 @@ def test_batch_size_is_global_and_split_over_the_processes(tiny_data_dir):
 
 
 @pytest.fixture(scope="module")
-def odd_test_set_dir(tmp_path_factory):
+def odd_test_set_dir(t10k, tmp_path_factory):
     """600 training images and an odd 301 test images: 2 processes cannot split them evenly."""
-    images, labels = real_digits(T10K_DIR) if T10K_DIR.is_dir() else synthetic_digits(901)
+    images, labels = t10k if t10k is not None else synthetic_digits(901)
     root = tmp_path_factory.mktemp("mnist_odd")
     return write_dataset(root, (images[:600], labels[:600]), (images[600:901], labels[600:901]))
 

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import hydra
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from mnist_cnn.checkpoint import CONFIG_KEY, build_model, class_names, read_checkpoint
-from mnist_cnn.data.digits import to_unit_float
+from mnist_cnn.checkpoint import build_model, read_checkpoint
+from mnist_cnn.data.digits import resolve_class_names, to_unit_float
 from mnist_cnn.data.idx import load_split
 from mnist_cnn.inference.classifier import onnx_classifier
+from mnist_cnn.inference.data_settings import checkpoint_data
 from mnist_cnn.launch.config import CONFIG_DIR
 from mnist_cnn.launch.run_dirs import register_resolvers
+from mnist_cnn.utils.failed_run import marked_if_failed
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 
@@ -29,22 +33,25 @@ def export(
     ckpt_path: str | Path,
     format: str = "onnx",
     output: str | Path | None = None,
-    data_dir: str | Path | None = None,
+    data: Mapping[str, Any] | None = None,
     check_images: int = 256,
+    allow_other_data: bool = False,
 ) -> tuple[Path, float]:
-    """Write the model; return its path and the max |exported - PyTorch| over real test images."""
+    """Write the model; return its path and the max |exported - PyTorch| over real test images.
+
+    `data` overrides the checkpoint's data settings as in eval.py (e.g. {"data_dir": ...}).
+    """
     if format not in FORMATS:
         raise ValueError(f"format={format}: choose one of {', '.join(FORMATS)}.")
     checkpoint = read_checkpoint(ckpt_path)
+    settings, _ = checkpoint_data(checkpoint, ckpt_path, data, allow_other_data)
     model = build_model(checkpoint)
-    config = checkpoint[CONFIG_KEY]
-    names = class_names(checkpoint, model.net.num_classes)
+    names = resolve_class_names(settings.get("class_names"), model.net.num_classes)
     output = Path(output) if output else Path(ckpt_path).with_suffix(FORMATS[format])
     output.parent.mkdir(parents=True, exist_ok=True)
     probabilities = nn.Sequential(model.net, model.head).eval()  # = predict_step
     example = torch.zeros(2, *model.net.input_shape)
-    data = config["data"]
-    raw_dir = Path(data_dir or data["data_dir"]) / data["dataset"] / "raw"
+    raw_dir = Path(settings["data_dir"]) / settings["dataset"] / "raw"
     images = _check_inputs(raw_dir, check_images, model.net)
     with warnings.catch_warnings():
         # torch.onnx (TorchScript-based) and torch.jit warn that torch.export replaces them; its
@@ -80,7 +87,7 @@ def _check_inputs(raw_dir: Path, count: int, net: nn.Module) -> torch.Tensor:
     try:
         images, _ = load_split(raw_dir, "test", net.num_classes)
     except (FileNotFoundError, ValueError) as err:
-        print(f"checking on random images: no usable test files ({err}); set data_dir=...")
+        print(f"checking on random images: no usable test files ({err}); set data.data_dir=...")
         return torch.rand(count, *net.input_shape, generator=torch.Generator().manual_seed(0))
     print(f"checking on {min(count, len(images))} real test images from {raw_dir}")
     return to_unit_float(images[:count])
@@ -101,12 +108,16 @@ def _max_difference(path: Path, format: str, reference: nn.Module, images: torch
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
 def _main(cfg: DictConfig) -> None:
-    output, difference = export(
-        cfg.ckpt_path, cfg.format, cfg.output, cfg.data_dir, cfg.check_images
-    )
-    print(f"wrote {output} ({cfg.format}); max abs difference to PyTorch: {difference:.2e}")
-    if difference > cfg.tolerance:
-        raise SystemExit(f"max abs difference {difference:.2e} is over tolerance={cfg.tolerance}.")
+    with marked_if_failed(cfg.paths.output_dir):
+        data = OmegaConf.to_container(cfg.data, resolve=True)
+        output, difference = export(
+            cfg.ckpt_path, cfg.format, cfg.output, data, cfg.check_images, cfg.allow_other_data
+        )
+        print(f"wrote {output} ({cfg.format}); max abs difference to PyTorch: {difference:.2e}")
+        if difference > cfg.tolerance:
+            raise SystemExit(
+                f"max abs difference {difference:.2e} is over tolerance={cfg.tolerance}."
+            )
 
 
 def main() -> None:

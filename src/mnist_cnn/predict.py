@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.data.idx import read_idx
 from mnist_cnn.inference.classifier import Classifier, Prediction, load_classifier
 from mnist_cnn.inference.images import IMAGE_SUFFIXES, ImageError
 from mnist_cnn.launch.config import CONFIG_DIR
 from mnist_cnn.launch.run_dirs import register_resolvers
+from mnist_cnn.utils.failed_run import marked_if_failed
 from mnist_cnn.utils.io import write_json
 
 COLUMNS = ("file", "prediction", "index", "confidence", "top3", "error")
@@ -97,12 +98,18 @@ def print_table(results: list[Prediction]) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def _main(cfg: DictConfig) -> None:
-    classifier = load_classifier(
-        cfg.ckpt_path, batch_size=cfg.batch_size, invert=cfg.invert, max_pixels=cfg.max_pixels
-    )
-    results = predict(classifier, expand(list(cfg.inputs)))
-    if cfg.output:
-        write_rows(results, Path(cfg.output))
+    with marked_if_failed(cfg.paths.output_dir):
+        classifier = load_classifier(
+            cfg.ckpt_path,
+            OmegaConf.to_container(cfg.data, resolve=True),
+            cfg.allow_other_data,
+            batch_size=cfg.batch_size,
+            invert=cfg.invert,
+            max_pixels=cfg.max_pixels,
+        )
+        results = predict(classifier, expand(list(cfg.inputs)))
+        if cfg.output:
+            write_rows(results, Path(cfg.output))
     print_table(results)
     failed = [result for result in results if result.error]
     if failed:

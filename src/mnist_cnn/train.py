@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import warnings
@@ -10,7 +11,7 @@ from typing import Any
 
 import hydra
 import lightning as L
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig, check_resumable
@@ -20,6 +21,7 @@ from mnist_cnn.launch.multirun_ddp import (
     relaunch_ddp_processes_as_single_runs,
 )
 from mnist_cnn.launch.run_dirs import register_resolvers
+from mnist_cnn.models import NETWORKS
 from mnist_cnn.utils.batches import scalars
 from mnist_cnn.utils.io import write_json
 from mnist_cnn.utils.preflight import check_trainer
@@ -29,9 +31,32 @@ log = logging.getLogger(__name__)
 CKPT_KEYWORDS = ("last", "best", "hpc")
 
 
+def check_network(net: DictConfig) -> None:
+    """Refuse a network that is not registered, or an argument it does not take (typically an
+    experiment/ overlay written for another network), before any work."""
+    target = str(net.get("_target_"))
+    network = get_class(target)
+    if network not in NETWORKS:
+        raise ValueError(
+            f"model.net._target_={target}: not a registered network. Add your class to NETWORKS "
+            f"in models/__init__.py: eval, predict and export load only registered networks."
+        )
+    parameters = inspect.signature(network).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    for key in net:
+        if not str(key).startswith("_") and key not in parameters:
+            raise ValueError(
+                f"model.net.{key}: {network.__name__} has no argument '{key}' (it takes "
+                f"{', '.join(parameters)}). An experiment/ overlay or override written for another "
+                f"network sets it: drop it, or choose that network (model=<its config>)."
+            )
+
+
 def check_run_config(cfg: DictConfig) -> None:
     """Everything a run's config can get wrong that is cheap to check before data or models load."""
     check_trainer(cfg.trainer)
+    check_network(cfg.model.net)
     # "last" may find no checkpoint on a first run: Lightning then starts afresh, so a job
     # script can always pass it (SLURM requeue). A file it finds is still read weights_only.
     ckpt_path = cfg.get("ckpt_path")

@@ -1,4 +1,5 @@
 import re
+import sys
 import time
 
 import pytest
@@ -83,6 +84,18 @@ def test_missing_data_fails_fast_with_the_fix(tmp_path):
     ]:
         assert expected in message
     assert time.perf_counter() - started < 5
+
+
+def test_a_dataset_of_your_own_is_never_downloaded(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # any download attempt fails to import
+    dm = MnistDataModule(data_dir=str(tmp_path), dataset="MyDigits", download=True)
+    with pytest.raises(DataNotFoundError) as info:
+        dm.prepare_data()
+    message = str(info.value)
+    assert (
+        "MyDigits files not found in " + str((tmp_path / "MyDigits" / "raw").resolve()) in message
+    )
+    assert "never downloaded" in message and "t10k-labels-idx1-ubyte" in message
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,11 @@ def test_new_project_is_renamed_and_its_tests_pass(tmp_path):
     pyproject = (dest / "pyproject.toml").read_text()
     assert f'name = "{name}"' in pyproject
     assert f'{name}-predict = "{new}.predict:main"' in pyproject
-    model_config = (dest / "conf" / "model" / f"{new}.yaml").read_text()
+    # The Keras CNN's config keeps a name that says what it holds, not the project's.
+    model_config = (dest / "conf" / "model" / "keras_cnn.yaml").read_text()
     assert f"{new}.models.MnistCNN" in model_config and not re.search(rf"\b{old}\.", model_config)
+    readme = (dest / "README.md").read_text()
+    assert f"`{new}` → `{new}`" not in readme and not re.search(r"`(\w+)` → `\1`", readme)
     # The new tree's own tests, importing only the new package (PYTHONPATH replaced).
     env = {**os.environ, "PYTHONPATH": str(dest / "src")}
     fast_run = "tests/test_train.py::test_fast_dev_run_through_the_composed_config"

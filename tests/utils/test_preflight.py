@@ -45,6 +45,19 @@ def test_value_out_of_range(override, match, tiny_data_dir, tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("+model.net.width=8", r"model\.net\.width: MnistCNN has no argument 'width' .* drop it"),
+        ("model.net._target_=torch.nn.Identity", r"not a registered network\. Add your class"),
+    ],
+)
+def test_a_network_that_is_not_registered_or_an_argument_it_lacks(
+    override, match, tiny_data_dir, tmp_path
+):
+    _refused(tiny_data_dir, tmp_path / "run", override, match=match)
+
+
+@pytest.mark.parametrize(
     ("extra", "match"),
     [
         (

@@ -16,6 +16,9 @@ from mnist_cnn.data.digits import TensorDigits, resolve_class_names, to_unit_flo
 from mnist_cnn.data.idx import FILES, find_file, load_split
 from mnist_cnn.data.sampler import ResumableShuffle
 
+# The MNIST-format datasets torchvision can download; any other name is a dataset of your own.
+DOWNLOADABLE = ("MNIST", "FashionMNIST", "KMNIST")
+
 
 class DataNotFoundError(FileNotFoundError):
     """The dataset files are missing and could not be downloaded."""
@@ -73,11 +76,17 @@ class MnistDataModule(L.LightningDataModule):
         )
 
     def prepare_data(self) -> None:
-        """Download with torchvision when files are missing (runs on one process per node)."""
+        """Download with torchvision when files are missing (runs on one process per node);
+        datasets of your own are never downloaded."""
         if not self._missing_files():
             return
         if not self.hparams.download:
             raise self._not_found("data.download=false")
+        if self.hparams.dataset not in DOWNLOADABLE:
+            raise self._not_found(
+                f"{self.hparams.dataset} is not one of torchvision's {', '.join(DOWNLOADABLE)}, "
+                f"so it is never downloaded"
+            )
         from torchvision import datasets  # imported here: only downloads need it
 
         dataset_class = getattr(datasets, self.hparams.dataset)

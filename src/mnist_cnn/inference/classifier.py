@@ -7,7 +7,7 @@ classify(["a.png", pil_image, numpy_array, tensor])  # → one Prediction per im
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mnist_cnn.checkpoint import build_model, class_names, read_checkpoint
+from mnist_cnn.checkpoint import build_model, read_checkpoint
 from mnist_cnn.data.digits import resolve_class_names, to_unit_float
+from mnist_cnn.inference.data_settings import checkpoint_data, merge_data
 from mnist_cnn.inference.images import MAX_PIXELS, ImageError, as_pil, open_image, to_mnist
 
 ImageLike = str | Path | Image.Image | np.ndarray | torch.Tensor
@@ -109,22 +110,34 @@ class Classifier:
             return err
 
 
-def load_classifier(path: str | Path, **options: Any) -> Classifier:
-    """A Classifier from a train.py checkpoint (.ckpt) or a export.py ONNX file (.onnx)."""
+def load_classifier(
+    path: str | Path,
+    data: Mapping[str, Any] | None = None,
+    allow_other_data: bool = False,
+    **options: Any,
+) -> Classifier:
+    """A Classifier from a train.py checkpoint (.ckpt) or a export.py ONNX file (.onnx);
+    `data` overrides the stored data settings as in eval.py (class names are what predict uses)."""
     path = Path(path)
     if path.suffix == ".onnx":
-        return onnx_classifier(path, **options)
+        return onnx_classifier(path, data, allow_other_data, **options)
     checkpoint = read_checkpoint(path)
     model = build_model(checkpoint)
+    settings, _ = checkpoint_data(checkpoint, path, data, allow_other_data)
     return Classifier(
         lambda images: model.predict_step(images, 0),
-        class_names(checkpoint, model.net.num_classes),
+        resolve_class_names(settings.get("class_names"), model.net.num_classes),
         model.net.input_shape[1:],
         **options,
     )
 
 
-def onnx_classifier(path: str | Path, **options: Any) -> Classifier:
+def onnx_classifier(
+    path: str | Path,
+    data: Mapping[str, Any] | None = None,
+    allow_other_data: bool = False,
+    **options: Any,
+) -> Classifier:
     """A Classifier running an ONNX file from export.py through onnxruntime."""
     path = Path(path)
     try:
@@ -143,6 +156,10 @@ def onnx_classifier(path: str | Path, **options: Any) -> Classifier:
     metadata = session.get_modelmeta().custom_metadata_map
     names = json.loads(metadata["class_names"]) if "class_names" in metadata else None
     num_classes = session.get_outputs()[0].shape[1]
+    # The file knows only its classes; other data settings (data_dir...) do not apply to it.
+    stored = {"num_classes": num_classes, "class_names": names}
+    given = {key: value for key, value in (data or {}).items() if key in stored}
+    names = merge_data(stored, given, allow_other_data, f"ckpt_path={path}")[0]["class_names"]
 
     def probabilities(images: torch.Tensor) -> torch.Tensor:
         (output,) = session.run(None, {model_input.name: images.numpy()})

@@ -5,6 +5,6 @@ from mnist_cnn.models.module import MnistLitModule
 
 # The networks a checkpoint may name as model.net._target_; nothing else is built from a file.
 # Your own network: import its class above and add it here (see "Make it yours").
-NETWORKS: tuple[type, ...] = (MnistCNN,)
+NETWORKS = (MnistCNN,)
 
 __all__ = ["NETWORKS", "MnistCNN", "MnistLitModule"]
