@@ -6,13 +6,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import hydra
 import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.checkpoint import load_model
-from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
+from mnist_cnn.launch.entry_point import entry_point, print_results
+from mnist_cnn.utils.config import instantiate_group
 from mnist_cnn.utils.io import write_json
 from mnist_cnn.utils.preflight import check_trainer
 
@@ -37,12 +37,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return summary
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
-def _main(cfg: DictConfig) -> None:
-    evaluate(cfg)
-
-
-def main() -> None:
-    """Console script `mnist-eval` and `python eval.py`."""
-    register_resolvers()
-    _main()
+@entry_point("eval")
+def main(cfg: DictConfig) -> None:
+    """test a checkpoint, print the results and the run folder."""
+    print_results(evaluate(cfg), cfg.paths.output_dir)

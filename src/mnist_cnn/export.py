@@ -10,7 +10,6 @@ import json
 import warnings
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from torch import nn
@@ -19,7 +18,7 @@ from mnist_cnn.checkpoint import CONFIG_KEY, build_model, read_checkpoint
 from mnist_cnn.data.digits import resolve_class_names, to_unit_float
 from mnist_cnn.data.idx import load_split
 from mnist_cnn.inference.classifier import onnx_classifier
-from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
+from mnist_cnn.launch.entry_point import entry_point
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 
@@ -98,17 +97,12 @@ def _max_difference(path: Path, format: str, reference: nn.Module, images: torch
     return float(max(differences))
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
-def _main(cfg: DictConfig) -> None:
+@entry_point("export")
+def main(cfg: DictConfig) -> None:
+    """write an ONNX or TorchScript file and check it against PyTorch."""
     output, difference = export(
         cfg.ckpt_path, cfg.format, cfg.output, cfg.data_dir, cfg.check_images
     )
     print(f"wrote {output} ({cfg.format}); max abs difference to PyTorch: {difference:.2e}")
     if difference > cfg.tolerance:
         raise SystemExit(f"max abs difference {difference:.2e} is over tolerance={cfg.tolerance}.")
-
-
-def main() -> None:
-    """Console script `mnist-export` and `python scripts/export.py`."""
-    register_resolvers()
-    _main()

@@ -7,13 +7,12 @@ import io
 import sys
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
 from mnist_cnn.data.idx import read_idx
 from mnist_cnn.inference.classifier import Classifier, Prediction, load_classifier
 from mnist_cnn.inference.images import IMAGE_SUFFIXES, ImageError
-from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
+from mnist_cnn.launch.entry_point import entry_point
 from mnist_cnn.utils.io import write_json
 
 COLUMNS = ("file", "prediction", "index", "confidence", "top3", "error")
@@ -94,8 +93,9 @@ def print_table(results: list[Prediction]) -> None:
         print(f"{result.file:<{width}}  {prediction:<12}{confidence:>10}  {top3}")
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
-def _main(cfg: DictConfig) -> None:
+@entry_point("predict")
+def main(cfg: DictConfig) -> None:
+    """classify images, print a table, optionally write it."""
     classifier = load_classifier(
         cfg.ckpt_path, batch_size=cfg.batch_size, invert=cfg.invert, max_pixels=cfg.max_pixels
     )
@@ -107,9 +107,3 @@ def _main(cfg: DictConfig) -> None:
     if failed:
         print(f"{len(failed)} of {len(results)} inputs refused (reasons above).", file=sys.stderr)
         raise SystemExit(1)
-
-
-def main() -> None:
-    """Console script `mnist-predict` and `python predict.py`."""
-    register_resolvers()
-    _main()

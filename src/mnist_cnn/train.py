@@ -8,13 +8,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import hydra
 import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig
-from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
+from mnist_cnn.launch.entry_point import entry_point, print_results
+from mnist_cnn.utils.config import instantiate_group
 from mnist_cnn.utils.io import write_json
 from mnist_cnn.utils.multirun_ddp import (
     one_process_group_per_job,
@@ -35,7 +35,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     started = time.perf_counter()
     check_run_config(cfg)
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)  # the config shows the seed
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     model: L.LightningModule = instantiate(cfg.model)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -49,6 +49,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     )
     for logger in loggers:
         logger.log_hyperparams(config)
+    relaunch_ddp_processes_as_single_runs(trainer)  # only a multirun job on several devices
 
     fit_started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
@@ -73,16 +74,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return summary
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def _main(cfg: DictConfig) -> float | None:
+@entry_point("train")
+def main(cfg: DictConfig) -> float | None:
+    """fit, test, print the results and the run folder."""
     with one_process_group_per_job():  # a multirun runs its jobs one after another here
         summary = train(cfg)
+    print_results(summary, cfg.paths.output_dir)
     # The sweepers (grid, Optuna) read the optimised metric from this return value.
     return summary.get(cfg.get("optimized_metric"))
-
-
-def main() -> None:
-    """Console script `mnist-train` and `python train.py`."""
-    register_resolvers()
-    relaunch_ddp_processes_as_single_runs()
-    _main()

@@ -9,12 +9,12 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader
 
 from mnist_cnn.data.digits import TensorDigits, resolve_class_names, to_unit_float, whole_batch
 from mnist_cnn.data.idx import FILES, find_file, load_split
 from mnist_cnn.data.sampler import ResumableShuffle
+from mnist_cnn.private_apis import batches_done_this_epoch, unrepeated_distributed_sampler
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -140,7 +140,7 @@ class MNISTDataModule(L.LightningDataModule):
         if not shuffle and self.trainer is not None and self.trainer.world_size > 1:
             # Lightning's default DistributedSampler pads ranks to equal length by repeating
             # samples; evaluation must see each official test image exactly once.
-            sampler = UnrepeatedDistributedSampler(
+            sampler = unrepeated_distributed_sampler()(
                 dataset,
                 num_replicas=self.trainer.world_size,
                 rank=self.trainer.global_rank,
@@ -168,7 +168,7 @@ class MNISTDataModule(L.LightningDataModule):
         """Where the training epoch stands, so a resumed run trains on the batches it had left."""
         if self.train_sampler is None or self.trainer is None:
             return {}
-        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        done = batches_done_this_epoch(self.trainer)
         state = self.train_sampler.state_dict(done, self.trainer.num_training_batches)
         return {"train_sampler": state}
 
