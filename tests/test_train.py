@@ -78,6 +78,7 @@ def test_without_data_the_run_stops_fast_with_the_fix(tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert "t10k-labels-idx1-ubyte" in result.stderr and "data.data_dir=" in result.stderr
+    assert "Traceback" not in result.stderr  # our message alone (HYDRA_FULL_ERROR=1 adds it)
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
