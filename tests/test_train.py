@@ -77,6 +77,7 @@ def test_without_data_the_run_stops_fast_with_the_fix(tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert "t10k-labels-idx1-ubyte" in result.stderr and "data.data_dir=" in result.stderr
+    assert "Traceback" not in result.stderr  # our message alone (HYDRA_FULL_ERROR=1 adds it)
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
@@ -91,4 +92,5 @@ def test_console_scripts_find_the_configs_from_any_directory(script, tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "_target_: mnist_cnn.data.MnistDataModule" in result.stdout
+    assert f"task_name: {script.removeprefix('mnist-')}" in result.stdout
+    assert "_target_: mnist_cnn.models.MnistLitModule" in result.stdout or script != "mnist-train"

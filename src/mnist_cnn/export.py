@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
@@ -22,9 +21,7 @@ from mnist_cnn.data.digits import resolve_class_names, to_unit_float
 from mnist_cnn.data.idx import load_split
 from mnist_cnn.inference.classifier import onnx_classifier
 from mnist_cnn.inference.data_settings import checkpoint_data
-from mnist_cnn.launch.config import CONFIG_DIR
-from mnist_cnn.launch.run_dirs import register_resolvers
-from mnist_cnn.utils.failed_run import marked_if_failed
+from mnist_cnn.launch.entry_point import entry_point
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 
@@ -106,21 +103,13 @@ def _max_difference(path: Path, format: str, reference: nn.Module, images: torch
     return float(max(differences))
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
-def _main(cfg: DictConfig) -> None:
-    with marked_if_failed(cfg.paths.output_dir):
-        data = OmegaConf.to_container(cfg.data, resolve=True)
-        output, difference = export(
-            cfg.ckpt_path, cfg.format, cfg.output, data, cfg.check_images, cfg.allow_other_data
-        )
-        print(f"wrote {output} ({cfg.format}); max abs difference to PyTorch: {difference:.2e}")
-        if difference > cfg.tolerance:
-            raise SystemExit(
-                f"max abs difference {difference:.2e} is over tolerance={cfg.tolerance}."
-            )
-
-
-def main() -> None:
-    """Console script `mnist-export` and `python export.py`."""
-    register_resolvers()
-    _main()
+@entry_point("export")
+def main(cfg: DictConfig) -> None:
+    """write an ONNX or TorchScript file and check it against PyTorch."""
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    output, difference = export(
+        cfg.ckpt_path, cfg.format, cfg.output, data, cfg.check_images, cfg.allow_other_data
+    )
+    print(f"wrote {output} ({cfg.format}); max abs difference to PyTorch: {difference:.2e}")
+    if difference > cfg.tolerance:
+        raise SystemExit(f"max abs difference {difference:.2e} is over tolerance={cfg.tolerance}.")

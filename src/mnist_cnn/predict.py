@@ -7,15 +7,12 @@ import io
 import sys
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.data.idx import read_idx
 from mnist_cnn.inference.classifier import Classifier, Prediction, load_classifier
 from mnist_cnn.inference.images import IMAGE_SUFFIXES, ImageError
-from mnist_cnn.launch.config import CONFIG_DIR
-from mnist_cnn.launch.run_dirs import register_resolvers
-from mnist_cnn.utils.failed_run import marked_if_failed
+from mnist_cnn.launch.entry_point import entry_point
 from mnist_cnn.utils.io import write_json
 
 COLUMNS = ("file", "prediction", "index", "confidence", "top3", "error")
@@ -96,28 +93,22 @@ def print_table(results: list[Prediction]) -> None:
         print(f"{result.file:<{width}}  {prediction:<12}{confidence:>10}  {top3}")
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
-def _main(cfg: DictConfig) -> None:
-    with marked_if_failed(cfg.paths.output_dir):
-        classifier = load_classifier(
-            cfg.ckpt_path,
-            OmegaConf.to_container(cfg.data, resolve=True),
-            cfg.allow_other_data,
-            batch_size=cfg.batch_size,
-            invert=cfg.invert,
-            max_pixels=cfg.max_pixels,
-        )
-        results = predict(classifier, expand(list(cfg.inputs)))
-        if cfg.output:
-            write_rows(results, Path(cfg.output))
+@entry_point("predict")
+def main(cfg: DictConfig) -> None:
+    """classify images, print a table, optionally write it."""
+    classifier = load_classifier(
+        cfg.ckpt_path,
+        OmegaConf.to_container(cfg.data, resolve=True),
+        cfg.allow_other_data,
+        batch_size=cfg.batch_size,
+        invert=cfg.invert,
+        max_pixels=cfg.max_pixels,
+    )
+    results = predict(classifier, expand(list(cfg.inputs)))
+    if cfg.output:
+        write_rows(results, Path(cfg.output))
     print_table(results)
     failed = [result for result in results if result.error]
     if failed:
         print(f"{len(failed)} of {len(results)} inputs refused (reasons above).", file=sys.stderr)
         raise SystemExit(1)
-
-
-def main() -> None:
-    """Console script `mnist-predict` and `python predict.py`."""
-    register_resolvers()
-    _main()

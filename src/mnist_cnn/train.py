@@ -5,25 +5,24 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
-import hydra
 import lightning as L
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig, check_resumable
-from mnist_cnn.launch.config import CONFIG_DIR, instantiate_group
+from mnist_cnn.launch.config import instantiate_group
+from mnist_cnn.launch.entry_point import entry_point, print_results
 from mnist_cnn.launch.multirun_ddp import (
     one_process_group_per_job,
     relaunch_ddp_processes_as_single_runs,
 )
-from mnist_cnn.launch.run_dirs import register_resolvers
 from mnist_cnn.models import NETWORKS
 from mnist_cnn.utils.batches import scalars
 from mnist_cnn.utils.io import write_json
+from mnist_cnn.utils.lightning_warnings import expected_lightning_warnings
 from mnist_cnn.utils.preflight import check_trainer
 
 log = logging.getLogger(__name__)
@@ -66,11 +65,9 @@ def check_run_config(cfg: DictConfig) -> None:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit and test as `cfg` says; write `metrics.json` into the run folder; return the metrics."""
-    # Batches come from in-memory tensors on purpose; worker processes would only add IPC.
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
     started = time.perf_counter()
     check_run_config(cfg)
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)  # the config shows the seed
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     model: L.LightningModule = instantiate(cfg.model)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -84,16 +81,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     )
     for logger in loggers:
         logger.log_hyperparams(config)
+    relaunch_ddp_processes_as_single_runs(trainer)  # only a multirun job on several devices
 
-    fit_started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    fit_seconds = time.perf_counter() - fit_started
-    metrics = scalars(trainer.callback_metrics)
-    best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if cfg.get("test"):
-        # Test the best weights, not the last ones; fast_dev_run saves no checkpoint.
-        trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)
-        metrics.update(scalars(trainer.callback_metrics))
+    with expected_lightning_warnings():
+        fit_started = time.perf_counter()
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        fit_seconds = time.perf_counter() - fit_started
+        metrics = scalars(trainer.callback_metrics)
+        best_path = (
+            trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        )
+        if cfg.get("test"):
+            # Test the best weights, not the last ones; fast_dev_run saves no checkpoint.
+            trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)
+            metrics.update(scalars(trainer.callback_metrics))
 
     summary = {
         **{key: metrics[key] for key in sorted(metrics) if key.startswith(("val/", "test/"))},
@@ -108,16 +109,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return summary
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def _main(cfg: DictConfig) -> float | None:
+@entry_point("train")
+def main(cfg: DictConfig) -> float | None:
+    """fit, test, print the results and the run folder."""
     with one_process_group_per_job():  # a multirun runs its jobs one after another here
         summary = train(cfg)
+    print_results(summary, cfg.paths.output_dir)
     # The sweepers (grid, Optuna) read the optimised metric from this return value.
     return summary.get(cfg.get("optimized_metric"))
-
-
-def main() -> None:
-    """Console script `mnist-train` and `python train.py`."""
-    register_resolvers()
-    relaunch_ddp_processes_as_single_runs()
-    _main()

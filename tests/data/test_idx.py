@@ -129,6 +129,8 @@ def test_gzip_bomb_is_refused_by_train_and_predict_within_1_gib(tmp_path):
     ckpt = tmp_path / "model.ckpt"
     config = stored_config(OmegaConf.to_container(cfg, resolve=True))
     torch.save({CONFIG_KEY: config, "state_dict": instantiate(cfg.model).state_dict()}, ckpt)
-    peak, output = _peak_kib("predict.py", f"ckpt_path={ckpt}", f"inputs=[{bomb}]")
+    peak, output = _peak_kib(
+        "predict.py", f"ckpt_path={ckpt}", f"inputs=[{bomb}]", f"hydra.run.dir={tmp_path / 'p'}"
+    )
     assert "refused: " in output and "(truncated or padded)" in output
     assert peak < 1 << 20, f"predict.py peaked at {peak / 1024:.0f} MiB"

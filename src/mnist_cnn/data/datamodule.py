@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader
 
 from mnist_cnn.data.digits import TensorDigits, resolve_class_names, to_unit_float, whole_batch
 from mnist_cnn.data.idx import FILES, find_file, load_split
 from mnist_cnn.data.sampler import ResumableShuffle
+from mnist_cnn.private_apis import batches_done_this_epoch, unrepeated_distributed_sampler
 
 # The MNIST-format datasets torchvision can download; any other name is a dataset of your own.
 DOWNLOADABLE = ("MNIST", "FashionMNIST", "KMNIST")
@@ -149,7 +148,7 @@ class MnistDataModule(L.LightningDataModule):
         if not shuffle and self.trainer is not None and self.trainer.world_size > 1:
             # Lightning's default DistributedSampler pads ranks to equal length by repeating
             # samples; evaluation must see each official test image exactly once.
-            sampler = UnrepeatedDistributedSampler(
+            sampler = unrepeated_distributed_sampler()(
                 dataset,
                 num_replicas=self.trainer.world_size,
                 rank=self.trainer.global_rank,
@@ -177,14 +176,12 @@ class MnistDataModule(L.LightningDataModule):
         """Where the training epoch stands, so a resumed run trains on the batches it had left."""
         if self.train_sampler is None or self.trainer is None:
             return {}
-        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        done = batches_done_this_epoch(self.trainer)
         state = self.train_sampler.state_dict(done, self.trainer.num_training_batches)
         return {"train_sampler": state}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._train_sampler_state = state_dict.get("train_sampler", {})
-        if self._train_sampler_state:  # Lightning cannot tell that the sampler resumes mid-epoch
-            warnings.filterwarnings("ignore", ".*your dataloader is not resumable.*")
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, shuffle=True)

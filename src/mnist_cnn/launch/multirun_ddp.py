@@ -14,11 +14,17 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-import lightning.pytorch.strategies.launchers.subprocess_script as lightning_launcher
+import lightning as L
 import torch.distributed
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import get_original_cwd, to_absolute_path
-from lightning.fabric.strategies.launchers.subprocess_script import _ChildProcessObserver
+
+from mnist_cnn.private_apis import (
+    child_process_observer,
+    set_hydra_subprocess_cmd,
+    watched_processes,
+)
 
 # What Lightning's launcher sets in the first process; left over, the next job would take its
 # processes for externally started ones and join the finished job's process group.
@@ -58,22 +64,29 @@ def job_command(local_rank: int) -> tuple[list[str], str]:
     return command, get_original_cwd()
 
 
-def relaunch_ddp_processes_as_single_runs() -> None:
-    """Make Lightning start extra DDP processes with `job_command` (call before training)."""
-    lightning_launcher._hydra_subprocess_cmd = job_command
+def relaunch_ddp_processes_as_single_runs(trainer: L.Trainer) -> bool:
+    """In a multirun job that trains on several devices, make Lightning start the extra DDP
+    processes with `job_command` (call before fit); elsewhere change nothing. True if patched."""
+    in_multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    if not in_multirun or trainer.world_size < 2:
+        return False
+    set_hydra_subprocess_cmd(job_command)
+    return True
 
 
 def _end_extra_processes(grace_s: float = 30.0) -> None:
     """Wait for (or end) the job's extra DDP processes, then leave the watchdog none to watch."""
+    observer = child_process_observer()
     for thread in threading.enumerate():
-        if isinstance(thread, _ChildProcessObserver):
-            for process in thread._child_processes:
+        if isinstance(thread, observer):
+            processes = watched_processes(thread)
+            for process in processes:
                 try:
                     process.wait(timeout=grace_s)
                 except subprocess.TimeoutExpired:  # e.g. waiting for a peer that failed
                     process.kill()
                     process.wait()
-            thread._child_processes.clear()  # an empty list reads as "all ended well"
+            processes.clear()  # an empty list reads as "all ended well"
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from mnist_cnn.private_apis import failed_job_error
 from mnist_cnn.utils.io import write_json, write_text
 
 JOB_FILE = "job.json"  # written into each job folder: status, error, wall time, overrides
@@ -92,7 +93,7 @@ class SweepSummary(Callback):
         if config.hydra.mode != RunMode.MULTIRUN:
             return  # single runs, and the extra processes of a DDP job
         failed = job_return.status == JobStatus.FAILED
-        error = job_return._return_value if failed else None  # the exception; no public getter
+        error = failed_job_error(job_return) if failed else None
         job = {
             "status": "failed" if failed else "completed",
             "error": f"{type(error).__name__}: {error}" if failed else "",

@@ -21,8 +21,9 @@ class Dropout(nn.Dropout):
 
 
 class MnistCNN(nn.Module):
-    """Conv(32, 3) → ReLU → MaxPool(2) → Conv(64, 3) → ReLU → MaxPool(2) → Flatten → Dropout →
-    Linear(num_classes): 34,826 parameters with the defaults, as in the Keras example.
+    """Keras's Conv(32, 3) → ReLU → MaxPool(2) → Conv(64, 3) → ReLU → MaxPool(2) → Flatten →
+    Dropout → Linear(num_classes), 34,826 parameters with the defaults. Built as Conv → MaxPool →
+    ReLU: the same outputs and gradients (ReLU is monotone) with 4× less ReLU work.
 
     Input: float images in [0, 1] of shape (B, in_channels, H, W); output: logits (B, num_classes).
     """
