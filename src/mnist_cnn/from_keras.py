@@ -17,7 +17,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from mnist_cnn.checkpoint import CONFIG_KEY
-from mnist_cnn.convert.keras_file import KerasFileError, read_keras_file
+from mnist_cnn.convert.keras_config import KerasFileError
+from mnist_cnn.convert.keras_file import read_keras_file
 from mnist_cnn.convert.keras_net import ArchitectureMismatch, map_keras_model
 from mnist_cnn.utils.config import CONFIG_DIR, register_resolvers
 from mnist_cnn.utils.io import write_bytes_atomic
@@ -68,7 +69,7 @@ def import_keras(cfg: DictConfig) -> dict[str, Any]:
     return {
         "output": str(output),
         "kind": keras_model.kind,
-        "layers": [layer.class_name for layer in keras_model.layers],
+        "layers": mapped.layers,
         "net": {k: config["model"]["net"][k] for k in ("channels", "kernel_size", "dropout")},
         "parameters": sum(p.numel() for p in model.net.parameters()),
         "assumed": mapped.assumed,

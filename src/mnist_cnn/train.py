@@ -13,7 +13,7 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig
+from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig, init_weights
 from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
 from mnist_cnn.utils.io import write_json
 from mnist_cnn.utils.multirun_ddp import (
@@ -38,6 +38,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True)
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     model: L.LightningModule = instantiate(cfg.model)
+    if cfg.get("init_from"):
+        init_weights(model, cfg.init_from, OmegaConf.to_container(cfg.model.net, resolve=True))
+        log.info("starting from the network weights of %s", cfg.init_from)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("%s: %s trainable parameters", type(model.net).__name__, f"{trainable:,}")
     config = OmegaConf.to_container(cfg, resolve=True)

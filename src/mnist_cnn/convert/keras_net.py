@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mnist_cnn.convert.keras_file import KerasLayer, KerasModel
+from mnist_cnn.convert.keras_config import KerasLayer, KerasModel
 from mnist_cnn.models.cnn import MnistCNN
 
 # Layer settings MnistCNN has fixed, with Keras's default when a (Keras 2) config omits them.
@@ -47,6 +47,7 @@ class MappedNet:
 
     settings: dict[str, Any]
     state_dict: dict[str, torch.Tensor]
+    layers: list[str]  # the Keras layers in MnistCNN's order
     assumed: list[str] = field(default_factory=list)
 
 
@@ -83,7 +84,8 @@ def map_keras_model(
     problems = _shape_problems(convs, dense, net, in_channels)
     if problems:
         raise ArchitectureMismatch(_report(problems))
-    return MappedNet(settings, _convert(convs, dense, net), assumed)
+    names = [f"{layer.class_name} '{layer.name}'" for layer in layers]
+    return MappedNet(settings, _convert(convs, dense, net), names, assumed)
 
 
 def _report(problems: list[str]) -> str:
@@ -105,11 +107,13 @@ def _expected_classes(layers: list[KerasLayer]) -> list[str]:
 def _sequence_problems(layers: list[KerasLayer]) -> list[str]:
     expected = _expected_classes(layers)
     classes = [layer.class_name for layer in layers]
-    problems = [
-        f"extra layer {layer.class_name} '{layer.name}': MnistCNN has no such layer"
-        for layer in layers
-        if layer.class_name not in expected
-    ]
+    problems = []
+    for class_name in dict.fromkeys(classes):
+        wanted, found = expected.count(class_name), classes.count(class_name)
+        if found > wanted:
+            names = ", ".join(f"'{x.name}'" for x in layers if x.class_name == class_name)
+            has = f"has {wanted}" if wanted else "has no such layer"
+            problems.append(f"extra layer: {class_name} {names}; MnistCNN {has}")
     if classes != expected:
         problems.append(f"layer order {' → '.join(classes)}; MnistCNN is {' → '.join(expected)}")
     return problems

@@ -64,5 +64,10 @@ def check_run_config(cfg: DictConfig) -> None:
     # "last" may find no checkpoint on a first run: Lightning then starts afresh, so a job
     # script can always pass it (SLURM requeue). A file it finds is still read weights_only.
     ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path is not None and cfg.get("init_from"):
+        raise ValueError(
+            f"ckpt_path={ckpt_path} and init_from={cfg.init_from}: choose one; ckpt_path resumes "
+            f"a run (its own weights and optimizer), init_from starts a new one from weights."
+        )
     if ckpt_path is not None and ckpt_path not in CKPT_KEYWORDS:
         check_resumable(ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True))
