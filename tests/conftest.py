@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from mnist_cnn.data.samples import real_digits, synthetic_digits, write_dataset
-from mnist_cnn.utils.config import compose_config  # noqa: F401  (the tests' way in)
+from mnist_cnn.utils.config import compose_config  # the tests' way in
 
 REPO = Path(__file__).resolve().parents[1]
 # The official MNIST test set, laid beside the checkout in CI and on the team's machines.
@@ -61,7 +61,7 @@ def read_metrics(run_dir: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def keras_mnist(t10k, tmp_path_factory):
-    """The keras.io MNIST convnet (Keras 3, torch backend) trained 16 steps on real digits and
+    """The keras.io MNIST convnet (Keras 3, torch backend) trained 32 steps on real digits and
     saved as .keras, .weights.h5 and legacy .h5; with its predictions on 500 held-out digits and
     a small MNIST folder (600 training images, those 500 as test set) for our side."""
     if t10k is None:
@@ -82,7 +82,7 @@ def keras_mnist(t10k, tmp_path_factory):
     def channels_last(x):
         return (x.permute(0, 2, 3, 1).float() / 255).numpy()  # Keras's (N, 28, 28, 1) in [0, 1]
 
-    model.fit(channels_last(images[:2048]), labels[:2048].numpy(), batch_size=128, verbose=0)
+    model.fit(channels_last(images[:4096]), labels[:4096].numpy(), batch_size=128, verbose=0)
     root = tmp_path_factory.mktemp("keras_mnist")
     files = {kind: root / f"model{kind}" for kind in (".keras", ".weights.h5", ".h5")}
     model.save(files[".keras"])
@@ -90,7 +90,7 @@ def keras_mnist(t10k, tmp_path_factory):
     model.save(files[".h5"])  # legacy HDF5: Keras 3.15 still writes it (with a warning)
     test_images, test_labels = images[9500:], labels[9500:]
     data_dir = write_dataset(
-        root / "data", (images[2048:2648], labels[2048:2648]), (test_images, test_labels)
+        root / "data", (images[4096:4696], labels[4096:4696]), (test_images, test_labels)
     )
     x_test = channels_last(test_images)
     return SimpleNamespace(
