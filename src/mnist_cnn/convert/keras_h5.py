@@ -49,7 +49,7 @@ def _vars(path: Path, group: h5py.Group) -> list[np.ndarray]:
     return [_array(path, group, name) for name in names]
 
 
-def _node(path: Path, parent: h5py.Group, name: str) -> h5py.Group | h5py.Dataset | None:
+def _node(parent: h5py.Group, name: str) -> h5py.Group | h5py.Dataset | None:
     """`parent[name]` when every step of the path is a hard link: soft and external links could
     lead elsewhere in the file or into other files."""
     node = parent
@@ -63,7 +63,7 @@ def _node(path: Path, parent: h5py.Group, name: str) -> h5py.Group | h5py.Datase
 
 
 def _group(path: Path, parent: h5py.Group, name: str) -> h5py.Group:
-    group = _node(path, parent, name)
+    group = _node(parent, name)
     if not isinstance(group, h5py.Group):
         raise KerasFileError(f"{path}: no weight group {name}; the weights do not fit the config.")
     return group
@@ -71,7 +71,7 @@ def _group(path: Path, parent: h5py.Group, name: str) -> h5py.Group:
 
 def _array(path: Path, group: h5py.Group, name: str) -> np.ndarray:
     """A float dataset stored in this file, refused when it is anything else or too large."""
-    dataset = _node(path, group, name)
+    dataset = _node(group, name)
     if (
         not isinstance(dataset, h5py.Dataset)
         or dataset.is_virtual
@@ -90,7 +90,7 @@ def read_h5_file(path: Path) -> KerasModel:
     with h5py.File(path, "r") as h5:
         if "model_config" in h5.attrs:
             return _read_legacy(path, h5)
-        if isinstance(_node(path, h5, "layers"), h5py.Group):
+        if isinstance(_node(h5, "layers"), h5py.Group):
             layers = [
                 KerasLayer(
                     re.sub(r"_\d+$", "", name),

@@ -61,6 +61,7 @@ def map_keras_model(
     layers = model.layers
     if any(layer.config is None for layer in layers):
         layers, problems = _weights_only_order(layers)
+        dropout = dropout if any(layer.class_name == "dropout" for layer in layers) else 0.0
         assumed.append(
             "ReLU after each Conv2D, stride 1, 2×2 max pooling, a softmax head and "
             f"dropout={dropout} (a .weights.h5 holds no layer settings; the .keras file has them)"
@@ -80,7 +81,10 @@ def map_keras_model(
     dense = layers[-1]
     settings = _settings_from_weights(convs, dense, in_channels, input_size, num_classes)
     settings["dropout"] = float(dropout)
-    net = MnistCNN(**settings)  # computes the flatten size our Linear layer expects
+    try:
+        net = MnistCNN(**settings)  # computes the flatten size our Linear layer expects
+    except ValueError as err:  # e.g. kernels too large for the input size
+        raise ArchitectureMismatch(_report([str(err)])) from err
     problems = _shape_problems(convs, dense, net, in_channels)
     if problems:
         raise ArchitectureMismatch(_report(problems))
