@@ -69,6 +69,7 @@ def import_keras(cfg: DictConfig) -> dict[str, Any]:
     return {
         "output": str(output),
         "kind": keras_model.kind,
+        "keras_version": keras_model.keras_version,
         "layers": mapped.layers,
         "net": {k: config["model"]["net"][k] for k in ("channels", "kernel_size", "dropout")},
         "parameters": sum(p.numel() for p in model.net.parameters()),
@@ -82,7 +83,8 @@ def _main(cfg: DictConfig) -> None:
         summary = import_keras(cfg)
     except (KerasFileError, ArchitectureMismatch) as err:
         raise SystemExit(f"from_keras: {err}") from None  # the reason is the message, not a trace
-    print(f"read {cfg.keras_model} ({summary['kind']}): {' → '.join(summary['layers'])}")
+    version = f", Keras {summary['keras_version']}" if summary["keras_version"] else ""
+    print(f"read {cfg.keras_model} ({summary['kind']}{version}): {' → '.join(summary['layers'])}")
     for note in summary["assumed"]:
         print(f"assumed, not checked: {note}")
     print(

@@ -32,7 +32,7 @@ class KerasLayer:
 
 @dataclass
 class KerasModel:
-    kind: str  # ".keras archive", ".weights.h5 (weights only)" or "legacy .h5"
+    kind: str  # "Keras 3 model archive", "Keras 3 weights only", "legacy Keras HDF5 model"
     layers: list[KerasLayer]  # in model order; for weights-only files in file order
     input_shape: tuple[int, ...] | None  # (H, W, C) as the config says; None if it does not
     keras_version: str | None

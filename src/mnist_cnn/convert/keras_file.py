@@ -83,7 +83,7 @@ def _read_archive(path: Path) -> KerasModel:
     def read() -> KerasModel:
         with h5py.File(io.BytesIO(weights), "r") as h5:
             attach_keras3_weights(path, h5, layers)
-        return KerasModel(".keras archive", layers, input_shape, version)
+        return KerasModel("Keras 3 model archive", layers, input_shape, version)
 
     return _guarded(path, read)
 

@@ -100,7 +100,7 @@ def read_h5_file(path: Path) -> KerasModel:
                 )
                 for name in h5["layers"]
             ]
-            return KerasModel(".weights.h5 (weights only)", layers, None, None)
+            return KerasModel("Keras 3 weights only", layers, None, None)
     raise KerasFileError(
         f"{path}: an HDF5 file that is neither a Keras model (.h5 with model_config) nor Keras 3 "
         f"weights (.weights.h5). Weights-only files from Keras 2 hold no layer settings: load "
@@ -125,4 +125,4 @@ def _read_legacy(path: Path, h5: h5py.File) -> KerasModel:
         layer.weights = [_array(path, group, name) for name in names]
     version = h5.attrs.get("keras_version")
     version = version.decode() if isinstance(version, bytes) else version
-    return KerasModel("legacy .h5", layers, input_shape, version and str(version))
+    return KerasModel("legacy Keras HDF5 model", layers, input_shape, version and str(version))

@@ -47,7 +47,7 @@ class MappedNet:
 
     settings: dict[str, Any]
     state_dict: dict[str, torch.Tensor]
-    layers: list[str]  # the Keras layers in MnistCNN's order
+    layers: list[str]  # the Keras layers in MnistCNN's order (weight-group names if no config)
     assumed: list[str] = field(default_factory=list)
 
 
@@ -88,7 +88,7 @@ def map_keras_model(
     problems = _shape_problems(convs, dense, net, in_channels)
     if problems:
         raise ArchitectureMismatch(_report(problems))
-    names = [f"{layer.class_name} '{layer.name}'" for layer in layers]
+    names = [layer.name if layer.config is None else layer.class_name for layer in layers]
     return MappedNet(settings, _convert(convs, dense, net), names, assumed)
 
 
@@ -133,7 +133,7 @@ def _settings_problems(layers: list[KerasLayer]) -> list[str]:
         for key, (default, ours) in fixed.get(layer.class_name, {}).items():
             value = layer.config.get(key, default)
             if value != ours and not (layer.class_name == "MaxPooling2D" and value is None):
-                head = (layer.class_name, key) == ("Dense", "activation")
+                head = layer is layers[-1] and (layer.class_name, key) == ("Dense", "activation")
                 why = " (a softmax-free head)" if head else ""
                 problems.append(
                     f"{layer.class_name} '{layer.name}' has {key}={value}{why}; MnistCNN: {ours}"
