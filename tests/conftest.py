@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -92,3 +93,50 @@ def trained_run(tiny_data_dir, tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def checkpoint(trained_run) -> Path:
     return Path(trained_run[1]["best_checkpoint"])
+
+
+@pytest.fixture(scope="session")
+def keras_mnist(t10k, tmp_path_factory):
+    """The keras.io MNIST convnet (Keras 3, torch backend) trained 32 steps on real digits and
+    saved as .keras, .weights.h5 and legacy .h5; with its predictions on 500 held-out digits and
+    a small MNIST folder (600 training images, those 500 as test set) for our side."""
+    if t10k is None:
+        pytest.skip(NO_REAL_DIGITS)
+    os.environ["KERAS_BACKEND"] = "torch"  # before the first import of keras
+    keras = pytest.importorskip("keras")
+    images, labels = t10k
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(), keras.layers.Dropout(0.5),
+        keras.layers.Dense(10, activation="softmax"),
+    ])  # fmt: skip
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+
+    def channels_last(x):
+        return (x.permute(0, 2, 3, 1).float() / 255).numpy()  # Keras's (N, 28, 28, 1) in [0, 1]
+
+    model.fit(channels_last(images[:4096]), labels[:4096].numpy(), batch_size=128, verbose=0)
+    root = tmp_path_factory.mktemp("keras_mnist")
+    files = {kind: root / f"model{kind}" for kind in (".keras", ".weights.h5", ".h5")}
+    model.save(files[".keras"])
+    model.save_weights(files[".weights.h5"])
+    model.save(files[".h5"])  # legacy HDF5: Keras 3.15 still writes it (with a warning)
+    test_images, test_labels = images[9500:], labels[9500:]
+    data_dir = write_dataset(
+        root / "data", (images[4096:4696], labels[4096:4696]), (test_images, test_labels)
+    )
+    x_test = channels_last(test_images)
+    return SimpleNamespace(
+        model=model,
+        files=files,
+        data_dir=data_dir,
+        channels_last=channels_last,
+        test_images=test_images,
+        probabilities=model.predict(x_test, verbose=0),
+        accuracy=model.evaluate(x_test, test_labels.numpy(), verbose=0, return_dict=True)[
+            "accuracy"
+        ],
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from mnist_cnn.data.idx import FILES, load_split
-from mnist_cnn.launch.config import compose_config  # noqa: F401  (the tests' way in)
+from mnist_cnn.launch.config import compose_config
 
 REPO = Path(__file__).resolve().parents[1]
 # The official MNIST test set (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, .gz or not): laid
@@ -142,3 +142,11 @@ def assert_same_weights(a: Path, b: Path) -> None:
     assert wa.keys() == wb.keys()
     different = [k for k in wa if not torch.equal(wa[k], wb[k])]
     assert not different, f"weights differ in {different}"
+
+
+def import_keras_file(keras_model: Path, output: Path, *overrides: str) -> dict:
+    """`python from_keras.py keras_model=... output=... overrides`, in this process."""
+    from mnist_cnn.from_keras import import_keras
+
+    args = [f"keras_model={keras_model}", f"output={output}", *overrides]
+    return import_keras(compose_config("from_keras", args, output.parent / "run"))

@@ -81,16 +81,19 @@ def test_without_data_the_run_stops_fast_with_the_fix(tmp_path):
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
-@pytest.mark.parametrize("script", ["mnist-train", "mnist-eval"])
+@pytest.mark.parametrize("script", ["mnist-train", "mnist-eval", "mnist-from-keras"])
 def test_console_scripts_find_the_configs_from_any_directory(script, tmp_path):
     executable = Path(sys.executable).parent / script
     if not executable.exists():
         pytest.skip(f"{script} is not installed beside {sys.executable} (pip install -e .)")
-    overrides = ["ckpt_path=x.ckpt"] if script == "mnist-eval" else []
+    overrides = {
+        "mnist-eval": ["ckpt_path=x.ckpt"],
+        "mnist-from-keras": ["keras_model=m.keras", "output=m.ckpt"],
+    }.get(script, [])
     result = subprocess.run(
         [str(executable), *overrides, "--cfg", "job"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"task_name: {script.removeprefix('mnist-')}" in result.stdout
+    assert f"task_name: {script.removeprefix('mnist-').replace('-', '_')}" in result.stdout
     assert "_target_: mnist_cnn.models.MnistLitModule" in result.stdout or script != "mnist-train"

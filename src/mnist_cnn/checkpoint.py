@@ -6,6 +6,7 @@ and it is written atomically."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,6 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from mnist_cnn.data.digits import resolve_class_names
 from mnist_cnn.models.module import MnistLitModule
 from mnist_cnn.stored_config import (
     RUN_ONLY,
@@ -119,23 +119,57 @@ class SafeCheckpointIO(TorchCheckpointIO):
         return checkpoint
 
 
+def check_same_network(
+    path: str | Path, net_config: dict[str, Any], key: str = "ckpt_path", ignore: tuple = ()
+) -> dict[str, Any]:
+    """Read a checkpoint safely; refuse one of another network (model.net differs in a key not in
+    `ignore`), naming `key`, what differs and the fix."""
+    checkpoint = read_checkpoint(path)
+    saved = checkpoint[CONFIG_KEY]["model"]["net"]
+    differ = sorted(
+        k
+        for k in saved.keys() | net_config.keys()
+        if k not in ignore and saved.get(k) != net_config.get(k)
+    )
+    if differ:
+        raise CheckpointError(
+            f"{key}={path}: a checkpoint of a different network (model.net differs in "
+            f"{', '.join(differ)}: checkpoint has {[saved.get(k) for k in differ]}, this run "
+            f"{[net_config.get(k) for k in differ]}). Run with the checkpoint's own values: "
+            f"{' '.join(f'model.net.{k}={_override(saved.get(k))}' for k in differ)}"
+        )
+    return checkpoint
+
+
+def _override(value: Any) -> str:
+    """A value as a command-line override spells it: [32,64], null, true."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
 def check_resumable(ckpt_path: str | Path, net_config: dict[str, Any]) -> None:
     """Refuse, before any work, a resume checkpoint that is unsafe, not ours or another network."""
-    saved = read_checkpoint(ckpt_path)[CONFIG_KEY]["model"]["net"]
-    if saved != net_config:
-        differ = sorted(
-            k for k in saved.keys() | net_config.keys() if saved.get(k) != net_config.get(k)
-        )
+    checkpoint = check_same_network(ckpt_path, net_config)
+    if "optimizer_states" not in checkpoint:
         raise CheckpointError(
-            f"ckpt_path={ckpt_path}: a checkpoint of a different network (model.net differs in "
-            f"{', '.join(differ)}: checkpoint has {[saved.get(k) for k in differ]}, this run "
-            f"{[net_config.get(k) for k in differ]}). Resume with the run's own overrides."
+            f"ckpt_path={ckpt_path}: weights only (imported, e.g. by from_keras.py), no training "
+            f"state to resume. Start a new run from its weights with init_from={ckpt_path}."
         )
 
 
-def class_names(checkpoint: dict[str, Any], num_classes: int) -> list[str]:
-    """The names of a checkpoint's classes (its data config's, else the digits)."""
-    return resolve_class_names(checkpoint[CONFIG_KEY]["data"].get("class_names"), num_classes)
+# Settings that neither add nor reshape weights, so a new run may change them.
+INIT_FROM_MAY_DIFFER = ("dropout", "keras_init")
+
+
+def init_weights(model: MnistLitModule, path: str | Path, net_config: dict[str, Any]) -> None:
+    """Start a new run from a checkpoint's network weights (trained or imported); the optimizer,
+    epoch count and best accuracy start fresh, unlike a resume with ckpt_path."""
+    checkpoint = check_same_network(path, net_config, "init_from", INIT_FROM_MAY_DIFFER)
+    weights = {
+        key.removeprefix("net."): value
+        for key, value in checkpoint["state_dict"].items()
+        if key.startswith("net.")
+    }
+    model.net.load_state_dict(weights)
 
 
 def load_model(path: str | Path) -> MnistLitModule:

@@ -12,7 +12,7 @@ import lightning as L
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig, check_resumable
+from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig, check_resumable, init_weights
 from mnist_cnn.launch.config import instantiate_group
 from mnist_cnn.launch.entry_point import entry_point, print_results
 from mnist_cnn.launch.multirun_ddp import (
@@ -59,6 +59,11 @@ def check_run_config(cfg: DictConfig) -> None:
     # "last" may find no checkpoint on a first run: Lightning then starts afresh, so a job
     # script can always pass it (SLURM requeue). A file it finds is still read weights_only.
     ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path is not None and cfg.get("init_from"):
+        raise ValueError(
+            f"ckpt_path={ckpt_path} and init_from={cfg.init_from}: choose one; ckpt_path resumes "
+            f"a run (its own weights and optimizer), init_from starts a new one from weights."
+        )
     if ckpt_path is not None and ckpt_path not in CKPT_KEYWORDS:
         check_resumable(ckpt_path, OmegaConf.to_container(cfg.model.net, resolve=True))
 
@@ -70,6 +75,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # the config shows the seed
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     model: L.LightningModule = instantiate(cfg.model)
+    if cfg.get("init_from"):
+        init_weights(model, cfg.init_from, OmegaConf.to_container(cfg.model.net, resolve=True))
+        log.info("starting from the network weights of %s", cfg.init_from)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("%s: %s trainable parameters", type(model.net).__name__, f"{trainable:,}")
     config = OmegaConf.to_container(cfg, resolve=True)
