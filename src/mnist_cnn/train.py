@@ -14,6 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig
+from mnist_cnn.loggers.record import finish, set_tags
 from mnist_cnn.utils.config import CONFIG_DIR, instantiate_group, register_resolvers
 from mnist_cnn.utils.io import write_json
 from mnist_cnn.utils.multirun_ddp import (
@@ -55,6 +56,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     fit_seconds = time.perf_counter() - fit_started
     metrics = _scalars(trainer.callback_metrics)
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best_path and trainer.is_global_zero:
+        set_tags(loggers, {"best_checkpoint": str(Path(best_path).resolve())})
     if cfg.get("test"):
         # Test the best weights, not the last ones; fast_dev_run saves no checkpoint.
         trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)
@@ -70,6 +73,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     }
     if trainer.is_global_zero:
         write_json(Path(cfg.paths.output_dir) / "metrics.json", summary)
+    finish(loggers)
     return summary
 
 

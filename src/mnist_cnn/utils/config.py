@@ -12,6 +12,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
@@ -69,10 +70,22 @@ def run_dir(parent: str) -> str:
     return unique_dir(f"{parent}/{datetime.now():%Y-%m-%d_%H-%M-%S}")
 
 
+def sweep_dir() -> str:
+    """The folder of the multirun this job belongs to, or "" for a single run."""
+    hydra = HydraConfig.get()
+    if hydra.mode != RunMode.MULTIRUN:
+        return ""
+    # The job's folder is <sweep dir>/<job number>. Re-resolving hydra.sweep.dir instead would,
+    # in a submitit job's own process, make a new unique_dir.
+    return str(Path(hydra.runtime.output_dir).parent)
+
+
 def register_resolvers() -> None:
-    """`${run_dir:PARENT}` and `${unique_dir:BASE}`: a folder of its own for each run."""
+    """`${run_dir:PARENT}` and `${unique_dir:BASE}`: a folder of its own for each run;
+    `${sweep_dir:}`: the sweep a job belongs to (trackers group and tag by it)."""
     OmegaConf.register_new_resolver("run_dir", run_dir, replace=True)
     OmegaConf.register_new_resolver("unique_dir", unique_dir, replace=True)
+    OmegaConf.register_new_resolver("sweep_dir", sweep_dir, replace=True)
 
 
 def compose_config(

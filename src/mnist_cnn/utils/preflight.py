@@ -9,6 +9,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.checkpoint import check_resumable
+from mnist_cnn.loggers.checks import check_loggers
 
 ACCELERATORS = ("auto", "cpu", "cuda", "gpu", "mps", "tpu")
 # ckpt_path values Lightning resolves itself (from the run folder), not file paths.
@@ -61,6 +62,7 @@ def check_trainer(trainer: DictConfig | dict[str, Any]) -> None:
 def check_run_config(cfg: DictConfig) -> None:
     """Everything a run's config can get wrong that is cheap to check before data or models load."""
     check_trainer(cfg.trainer)
+    check_loggers(cfg.get("logger"))
     # "last" may find no checkpoint on a first run: Lightning then starts afresh, so a job
     # script can always pass it (SLURM requeue). A file it finds is still read weights_only.
     ckpt_path = cfg.get("ckpt_path")
