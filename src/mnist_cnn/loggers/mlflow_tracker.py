@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lightning.pytorch.loggers import MLFlowLogger
-from omegaconf import OmegaConf
 
 from mnist_cnn.loggers.fail_soft import FailSoft
 
@@ -23,8 +22,8 @@ def sqlite_file(tracking_uri: str) -> Path | None:
 
 
 class MlflowTracker(FailSoft, MLFlowLogger):
-    """Lightning's MLFlowLogger that keeps artifacts beside a SQLite store, also logs the
-    resolved config as `config.yaml`, and never ends a run by failing (FailSoft)."""
+    """Lightning's MLFlowLogger that keeps artifacts beside a SQLite store and never ends a run
+    by failing (FailSoft)."""
 
     def __init__(
         self,
@@ -44,15 +43,9 @@ class MlflowTracker(FailSoft, MLFlowLogger):
             run_name=run_name,
             tracking_uri=tracking_uri,
             # An empty value (e.g. `sweep` outside a sweep) would only clutter the run's tags.
-            tags={key: str(value) for key, value in (tags or {}).items() if value not in ("", None)},
+            tags={
+                key: str(value) for key, value in (tags or {}).items() if value not in ("", None)
+            },
             log_model=log_model,
             artifact_location=artifact_location,
         )
-
-    def log_hyperparams(self, params: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-        """The flattened config as params (values cut at 250 characters), and whole as a file."""
-        super().log_hyperparams(params, *args, **kwargs)
-        self.attempt(self._log_config_file, params)
-
-    def _log_config_file(self, params: dict[str, Any]) -> None:
-        self.experiment.log_text(self.run_id, OmegaConf.to_yaml(params), "config.yaml")
