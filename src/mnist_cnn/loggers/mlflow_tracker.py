@@ -34,6 +34,7 @@ class MlflowTracker(FailSoft, MLFlowLogger):
         log_model: bool | Literal["all"] = False,
         artifact_location: str | None = None,
     ) -> None:
+        self.log_model = log_model
         store = sqlite_file(tracking_uri)
         if artifact_location is None and store is not None:
             # MLflow's own default, ./mlartifacts, depends on the directory you run from.
@@ -49,3 +50,10 @@ class MlflowTracker(FailSoft, MLFlowLogger):
             log_model=log_model,
             artifact_location=artifact_location,
         )
+
+    def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
+        # With log_model=true Lightning logs, at the end of training, the checkpoints of the one
+        # callback that saved last; periodic_checkpoint tracks no best one, so it is skipped.
+        if self.log_model is True and getattr(checkpoint_callback, "monitor", None) is None:
+            return
+        super().after_save_checkpoint(checkpoint_callback)
