@@ -71,13 +71,13 @@ def run_dir(parent: str) -> str:
 
 
 def sweep_dir() -> str:
-    """The folder of the multirun this job belongs to, or "" for a single run."""
-    hydra = HydraConfig.get()
-    if hydra.mode != RunMode.MULTIRUN:
+    """The folder of the multirun this job belongs to, or "" for a single run (or outside
+    Hydra)."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         return ""
     # The job's folder is <sweep dir>/<job number>. Re-resolving hydra.sweep.dir instead would,
     # in a submitit job's own process, make a new unique_dir.
-    return str(Path(hydra.runtime.output_dir).parent)
+    return str(Path(HydraConfig.get().runtime.output_dir).parent)
 
 
 def register_resolvers() -> None:
