@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import struct
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import torch
@@ -150,3 +152,29 @@ def import_keras_file(keras_model: Path, output: Path, *overrides: str) -> dict:
 
     args = [f"keras_model={keras_model}", f"output={output}", *overrides]
     return import_keras(compose_config("from_keras", args, output.parent / "run"))
+
+
+# Two epochs of 3 batches: enough for a per-epoch history, small enough to take seconds.
+TINY = [
+    "data.download=false", "trainer.accelerator=cpu", "trainer.max_epochs=2",
+    "trainer.limit_train_batches=3", "trainer.limit_val_batches=2", "trainer.limit_test_batches=2",
+    "callbacks.progress_bar=null",
+]  # fmt: skip
+
+
+def tiny_overrides(data_dir: Path, *extra: str) -> list[str]:
+    return [f"data.data_dir={data_dir}", *TINY, *extra]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def rest(url: str, body: dict | None = None) -> dict:
+    """GET `url`, or POST `body` as JSON; the JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())

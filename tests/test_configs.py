@@ -22,6 +22,13 @@ def test_defaults_are_the_keras_recipe(tmp_path):
     assert cfg.model.net.dropout == 0.5
 
 
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory):
+    """One paths.log_dir for the module: logger=mlflow opens (and first makes) its store
+    `<log_dir>/mlflow.db` when built; not in outputs/ of the checkout, and made only once."""
+    return tmp_path_factory.mktemp("log_dir")
+
+
 @pytest.mark.parametrize(
     "override",
     [f"{group}={name}" for group in ("trainer", "callbacks", "logger") for name in _options(group)]
@@ -29,8 +36,8 @@ def test_defaults_are_the_keras_recipe(tmp_path):
     + [f"debug={name}" for name in _options("debug")]
     + ["model/scheduler=plateau"],
 )
-def test_every_option_composes_and_instantiates(override, tmp_path):
-    cfg = compose_config("train", [override], tmp_path)
+def test_every_option_composes_and_instantiates(override, log_dir, tmp_path):
+    cfg = compose_config("train", [override, f"paths.log_dir={log_dir}"], tmp_path)
     assert isinstance(instantiate(cfg.model), L.LightningModule)
     assert isinstance(instantiate(cfg.data), L.LightningDataModule)
     for callback in instantiate_group(cfg.get("callbacks")):

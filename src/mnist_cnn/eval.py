@@ -13,6 +13,8 @@ from mnist_cnn.checkpoint import build_model, read_checkpoint
 from mnist_cnn.inference.data_settings import checkpoint_data, datamodule_for
 from mnist_cnn.launch.config import instantiate_group
 from mnist_cnn.launch.entry_point import entry_point, print_results
+from mnist_cnn.loggers.checks import check_loggers
+from mnist_cnn.loggers.record import finish, log_config
 from mnist_cnn.utils.io import write_json
 from mnist_cnn.utils.lightning_warnings import expected_lightning_warnings
 from mnist_cnn.utils.preflight import check_trainer
@@ -22,6 +24,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Rebuild the model and its data settings from the checkpoint (`data.*` overrides on top),
     test it, write `metrics.json`."""
     check_trainer(cfg.trainer)
+    check_loggers(cfg.get("logger"))
     checkpoint = read_checkpoint(cfg.ckpt_path)
     overrides = OmegaConf.to_container(cfg.get("data") or {}, resolve=True)
     settings, warning = checkpoint_data(
@@ -33,8 +36,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=instantiate_group(cfg.get("callbacks")), logger=loggers or False
     )
-    for logger in loggers:
-        logger.log_hyperparams({**OmegaConf.to_container(cfg, resolve=True), "data": settings})
+    log_config(loggers, {**OmegaConf.to_container(cfg, resolve=True), "data": settings})
     with expected_lightning_warnings():
         (results,) = trainer.test(model, datamodule=datamodule)
     summary = {
@@ -48,6 +50,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         print(f"\n{'!' * 80}\n{warning}\n{'!' * 80}")
     if trainer.is_global_zero:
         write_json(Path(cfg.paths.output_dir) / "metrics.json", summary)
+    finish(loggers)
     return summary
 
 

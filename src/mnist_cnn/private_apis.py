@@ -1,8 +1,8 @@
 """Every library internal this project relies on, in one place, each behind one function.
 
 - Lightning's `_hydra_subprocess_cmd` (strategies/launchers/subprocess_script.py) and
-  `_ChildProcessObserver._child_processes`: utils/multirun_ddp.py;
-- Hydra's `JobReturn._return_value`: utils/sweep_summary.py;
+  `_ChildProcessObserver._child_processes`: launch/multirun_ddp.py;
+- Hydra's `JobReturn._return_value`: launch/sweep_summary.py;
 - Lightning's `trainer.fit_loop.epoch_loop.batch_progress` and `lightning.pytorch.overrides`
   (not in Lightning's public API reference): data/datamodule.py.
 

@@ -19,6 +19,8 @@ from mnist_cnn.launch.multirun_ddp import (
     one_process_group_per_job,
     relaunch_ddp_processes_as_single_runs,
 )
+from mnist_cnn.loggers.checks import check_loggers
+from mnist_cnn.loggers.record import finish, log_config, set_tags
 from mnist_cnn.models import NETWORKS
 from mnist_cnn.utils.batches import scalars
 from mnist_cnn.utils.io import write_json
@@ -56,6 +58,7 @@ def check_run_config(cfg: DictConfig) -> None:
     """Everything a run's config can get wrong that is cheap to check before data or models load."""
     check_trainer(cfg.trainer)
     check_network(cfg.model.net)
+    check_loggers(cfg.get("logger"))
     # "last" may find no checkpoint on a first run: Lightning then starts afresh, so a job
     # script can always pass it (SLURM requeue). A file it finds is still read weights_only.
     ckpt_path = cfg.get("ckpt_path")
@@ -87,8 +90,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[SafeCheckpointIO()]
     )
-    for logger in loggers:
-        logger.log_hyperparams(config)
+    log_config(loggers, config)
     relaunch_ddp_processes_as_single_runs(trainer)  # only a multirun job on several devices
 
     with expected_lightning_warnings():
@@ -99,6 +101,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         best_path = (
             trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         )
+        if best_path and trainer.is_global_zero:
+            set_tags(loggers, {"best_checkpoint": str(Path(best_path).resolve())})
         if cfg.get("test"):
             # Test the best weights, not the last ones; fast_dev_run saves no checkpoint.
             trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)
@@ -114,6 +118,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     }
     if trainer.is_global_zero:
         write_json(Path(cfg.paths.output_dir) / "metrics.json", summary)
+    finish(loggers)
     return summary
 
 

@@ -10,6 +10,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from mnist_cnn.loggers.record import log_figure
 from mnist_cnn.report.plots import confusion_matrix_figure, curves_figure, mistakes_figure
 from mnist_cnn.utils.batches import scalars
 
@@ -18,8 +19,8 @@ CURVE_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc")
 
 class LearningReport(L.Callback):
     """Records per-epoch train/val metrics during fit; after test writes confusion_matrix.png,
-    mistakes.png and curves.png into `output_dir`, and logs them plus the final metrics
-    (HParams tab) to TensorBoard.
+    mistakes.png and curves.png into `output_dir` and logs them to every tracker (TensorBoard,
+    MLflow, W&B), and the final metrics to TensorBoard's HParams tab.
 
     Under DDP the confusion matrix covers every process; the mistakes come from rank 0's share.
     """
@@ -95,9 +96,9 @@ class LearningReport(L.Callback):
 
     def _save(self, trainer: L.Trainer, name: str, figure: Figure) -> None:
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        figure.savefig(self.output_dir / f"{name}.png", dpi=100)
-        for logger in _tensorboards(trainer):
-            logger.experiment.add_figure(f"test/{name}", figure, global_step=trainer.global_step)
+        png = self.output_dir / f"{name}.png"
+        figure.savefig(png, dpi=100)
+        log_figure(trainer.loggers, name, figure, png, step=trainer.global_step)
 
 
 def _tensorboards(trainer: L.Trainer) -> list[TensorBoardLogger]:

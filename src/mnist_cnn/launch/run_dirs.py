@@ -9,6 +9,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 
@@ -59,7 +61,19 @@ def run_dir(parent: str) -> str:
     return unique_dir(f"{parent}/{datetime.now():%Y-%m-%d_%H-%M-%S}")
 
 
+def sweep_dir() -> str:
+    """The folder of the multirun this job belongs to, or "" for a single run (or outside
+    Hydra)."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return ""
+    # The job's folder is <sweep dir>/<job number>. Re-resolving hydra.sweep.dir instead would,
+    # in a submitit job's own process, make a new unique_dir.
+    return str(Path(HydraConfig.get().runtime.output_dir).parent)
+
+
 def register_resolvers() -> None:
-    """`${run_dir:PARENT}` and `${unique_dir:BASE}`: a folder of its own for each run."""
+    """`${run_dir:PARENT}` and `${unique_dir:BASE}`: a folder of its own for each run;
+    `${sweep_dir:}`: the sweep a job belongs to (trackers group and tag by it)."""
     OmegaConf.register_new_resolver("run_dir", run_dir, replace=True)
     OmegaConf.register_new_resolver("unique_dir", unique_dir, replace=True)
+    OmegaConf.register_new_resolver("sweep_dir", sweep_dir, replace=True)
