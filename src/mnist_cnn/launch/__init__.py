@@ -1,0 +1,1 @@
+"""Hydra launch code: sweepers, the sweep summary, DDP inside a multirun."""
