@@ -43,9 +43,10 @@ def test_repeats_over_folds_and_seeds_are_summarised_per_configuration(tmp_path)
         test_mean = statistics.fmean(v - 0.1 for v in values)
         assert row["test/acc"].startswith(f"{test_mean:.4f} ± {std:.4f}")
     assert repeats["lr=0.01"]["status"] == "2 of 4 completed"
-    assert "| mean ± std (n) | lr=0.001 | 0.9200 ± 0.0265 (3) |" in (
-        tmp_path / "summary.md"
-    ).read_text()
+    assert (
+        "| mean ± std (n) | lr=0.001 | 0.9200 ± 0.0265 (3) |"
+        in (tmp_path / "summary.md").read_text()
+    )
 
 
 def test_a_sweep_without_repeats_has_only_job_rows(tmp_path):
