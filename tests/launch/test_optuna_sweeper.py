@@ -132,8 +132,8 @@ def test_a_sweep_for_another_direction_is_refused_before_training_and_the_study_
     storage = f"sqlite:///{tmp_path}/study.db"
     _study_with_a_good_trial(storage)
     sweep_dir = tmp_path / "sweep"
-    result = run_cli(*_sweep(tiny_data_dir, tmp_path, storage, *HOPELESS,
-                             "hydra.sweeper.direction=minimize", f"hydra.sweep.dir={sweep_dir}")[1:])  # fmt: skip
+    overrides = [*HOPELESS, "hydra.sweeper.direction=minimize", f"hydra.sweep.dir={sweep_dir}"]
+    result = run_cli(*_sweep(tiny_data_dir, tmp_path, storage, *overrides)[1:])
     assert result.returncode != 0 and "created with direction=maximize" in result.stderr
     assert not (sweep_dir / "0").exists()  # no job started
     (trial,) = optuna.load_study(study_name="s", storage=storage).trials
