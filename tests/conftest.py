@@ -55,3 +55,16 @@ def run_cli(script: str, *overrides: str, cwd: Path = REPO, timeout: float = 300
 
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def slurm_partition():
+    """A real one-node SLURM cluster's partition; scripts/local_slurm.sh starts one (as root) if
+    none answers, and it is shut down after the session. Skips with the script's reason."""
+    script = REPO / "scripts" / "local_slurm.sh"
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        pytest.skip(f"no SLURM cluster: {result.stderr.strip()}")
+    yield "debug"
+    if result.stdout.strip() == "started":  # one that ran before the session stays up
+        subprocess.run(["scontrol", "shutdown"], capture_output=True, timeout=60)

@@ -93,8 +93,8 @@ def test_two_sweeps_at_once_feed_one_study_and_hopeless_trials_are_pruned(tiny_d
 def test_a_killed_sweeps_trial_is_failed_by_the_next_run_which_continues_the_study(
     tiny_data_dir, tmp_path
 ):
-    """A journal file (the storage for a shared filesystem); heartbeats every second."""
-    storage = tmp_path / "optuna" / "s.log"
+    """Heartbeats every second; the storage is a SQLite file given as a plain path."""
+    storage = tmp_path / "optuna" / "s.db"
     command = _sweep(tiny_data_dir, tmp_path, storage, "hydra.sweeper.n_trials=1",
                      "hydra.sweeper.heartbeat_interval_s=1", "hydra.sweeper.grace_period_s=3",
                      "test=false")  # fmt: skip
@@ -114,7 +114,7 @@ def test_a_killed_sweeps_trial_is_failed_by_the_next_run_which_continues_the_stu
 
     rerun = run_cli(*command[1:], "trainer.max_epochs=1")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "Trial 0: no heartbeat" in rerun.stderr
+    assert "Trial 0: no heartbeat" in rerun.stdout + rerun.stderr
     trials = optuna.load_study(study_name="s", storage=open_storage(storage)).trials
     assert [(t.number, t.state) for t in trials] == [(0, TrialState.FAIL), (1, TrialState.COMPLETE)]
 
@@ -146,6 +146,16 @@ def test_a_storage_that_cannot_be_opened_is_named_with_the_fix(tmp_path):
         with pytest.raises(ValueError, match="cannot open this Optuna storage") as error:
             open_storage(storage)
         assert storage.split("/")[-1] in str(error.value) and "sqlite:///" in str(error.value)
+
+
+def test_a_journal_file_holds_a_study_for_workers_on_a_shared_filesystem(tmp_path):
+    storage = open_storage(tmp_path / "nfs" / "study.log")
+    assert isinstance(storage, optuna.storages.JournalStorage)
+    _study_with_a_good_trial(storage)
+    (trial,) = optuna.load_study(
+        study_name="s", storage=open_storage(tmp_path / "nfs/study.log")
+    ).trials
+    assert trial.intermediate_values == {0: 0.9, 1: 0.95, 2: 0.97}
 
 
 def test_other_search_spaces_and_trial_counts_are_refused_before_anything_is_asked(tmp_path):
