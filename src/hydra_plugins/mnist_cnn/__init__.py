@@ -1,5 +1,5 @@
 """Hydra finds sweepers only in the `hydra_plugins` namespace package; this names ours there:
-`_target_: hydra_plugins.mnist_cnn_optuna.OptunaSweeper` (conf/hydra/sweeper/optuna.yaml)."""
+`_target_: hydra_plugins.mnist_cnn.OptunaSweeper` (conf/hydra/sweeper/optuna.yaml)."""
 
 from mnist_cnn.launch.optuna_sweeper import OptunaSweeper as _OptunaSweeper
 
