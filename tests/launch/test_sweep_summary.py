@@ -50,6 +50,7 @@ def test_repeats_over_folds_and_seeds_are_summarised_per_configuration(tmp_path)
 
 
 def test_a_sweep_without_repeats_has_only_job_rows(tmp_path):
-    _job(tmp_path, 0, ["lr=0.001"], **{"val/acc_best": 0.9, "test/acc": 0.8})
-    _job(tmp_path, 1, ["lr=0.01"], **{"val/acc_best": 0.7, "test/acc": 0.6})
+    """One seed for every configuration: nothing to average."""
+    _job(tmp_path, 0, ["lr=0.001", "seed=1"], **{"val/acc_best": 0.9, "test/acc": 0.8})
+    _job(tmp_path, 1, ["lr=0.01", "seed=1"], **{"val/acc_best": 0.7, "test/acc": 0.6})
     assert [row["job"] for row in write_summary(tmp_path, METRICS)] == ["0", "1"]

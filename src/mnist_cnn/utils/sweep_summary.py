@@ -65,32 +65,30 @@ def _key(override: str) -> str:
 
 
 def repeat_rows(rows: list[dict[str, Any]], metrics: Sequence[str]) -> list[dict[str, Any]]:
-    """Per configuration (the overrides less seed and data.fold) repeated over seeds or folds:
+    """Per configuration (the overrides less seed and data.fold) run two or more times:
     `mean ± std (n)` of each metric over its completed jobs. Empty when nothing repeats."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        kept = [o for o in row["overrides"].split() if _key(o) not in REPEAT_KEYS]
-        if len(kept) < len(row["overrides"].split()):
+        overrides = row["overrides"].split()
+        kept = [o for o in overrides if _key(o) not in REPEAT_KEYS]
+        if len(kept) < len(overrides):
             groups.setdefault(" ".join(kept), []).append(row)
     summary = []
     for overrides, group in groups.items():
+        if len(group) < 2:
+            continue
         done = [row for row in group if row["status"] == "completed"]
         row = {"job": "mean ± std (n)", "overrides": overrides}
         for name in metrics:
             values = [float(r[name]) for r in done if r[name] != ""]
             std = statistics.stdev(values) if len(values) > 1 else 0.0
-            row[name] = (
-                f"{statistics.fmean(values):.4f} ± {std:.4f} ({len(values)})" if values else ""
-            )
-        summary.append(
-            row
-            | {
-                "epochs": "",
-                "wall_time_s": "",
-                "status": f"{len(done)} of {len(group)} completed",
-                "error": "",
-            }
-        )
+            if values:
+                row[name] = f"{statistics.fmean(values):.4f} ± {std:.4f} ({len(values)})"
+            else:
+                row[name] = ""
+        row |= {"epochs": "", "wall_time_s": "", "error": ""}
+        row["status"] = f"{len(done)} of {len(group)} completed"
+        summary.append(row)
     return summary
 
 
