@@ -93,7 +93,7 @@ def test_optuna_trials_land_in_the_summary(tiny_data_dir, tmp_path):
     # The generic space, and the network's own (conf/model/search_space/mnist_cnn.yaml).
     for key in ("model.optimizer.lr=", "data.batch_size=", "model.net.dropout="):
         assert all(key in row["overrides"] for row in rows)
-    assert not any("optuna_trial" in row["overrides"] for row in rows)  # the trial's identity
+    assert not any("++optuna_trial." in row["overrides"] for row in rows)  # the trial's id
     # The study persists outside the sweep folder: outputs/optuna/<task>_<model>.db by default.
     assert (tmp_path / "optuna" / "train_mnist_cnn.db").is_file()
     best = OmegaConf.load(sweep_dir / "optimization_results.yaml").best_value
