@@ -19,6 +19,8 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# Replaced by our own sweeper (docs/sweeps.md); left in an older .venv it clashes with it.
+	$(BIN)/python -m pip uninstall --quiet -y hydra-optuna-sweeper 2>/dev/null || true
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -4,6 +4,7 @@ several tests look at (helpers are in tests/fixtures.py)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ from tests.fixtures import (
     NO_REAL_DIGITS,
     REAL_DIGITS_ENV,
     REAL_DIGITS_OPTION,
+    REPO,
     T10K_DIR,
     compose_config,
     real_digits,
@@ -140,3 +142,16 @@ def keras_mnist(t10k, tmp_path_factory):
             "accuracy"
         ],
     )
+
+
+@pytest.fixture(scope="session")
+def slurm_partition():
+    """A real one-node SLURM cluster's partition; scripts/local_slurm.sh starts one (as root) if
+    none answers, and it is shut down after the session. Skips with the script's reason."""
+    script = REPO / "scripts" / "local_slurm.sh"
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        pytest.skip(f"no SLURM cluster: {result.stderr.strip()}")
+    yield "debug"
+    if result.stdout.strip() == "started":  # one that ran before the session stays up
+        subprocess.run(["scontrol", "shutdown"], capture_output=True, timeout=60)

@@ -38,6 +38,7 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(tiny_data_dir, tmp_p
     result = run_cli(
         "train.py", "-m", "model.optimizer.lr=-1,1e-3", "trainer.devices=2",
         f"data.data_dir={tiny_data_dir}", *QUICK, f"hydra.sweep.dir={sweep_dir}",
+        f"paths.log_dir={tmp_path}",
     )  # fmt: skip
     assert result.returncode != 0  # the sweep still reports the failure...
     failed, completed = _summary(sweep_dir)  # ...after running the job after it
@@ -71,6 +72,7 @@ def test_submitit_local_runs_a_two_job_multirun(tiny_data_dir, tmp_path):
     result = run_cli(
         "train.py", "-m", "hydra/launcher=submitit_local", "model.optimizer.lr=1e-3,3e-3",
         f"data.data_dir={tiny_data_dir}", *QUICK, f"hydra.sweep.dir={sweep_dir}",
+        f"paths.log_dir={tmp_path}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert _job_dirs(sweep_dir) == ["0", "1"] and (sweep_dir / ".submitit").is_dir()
@@ -83,13 +85,17 @@ def test_optuna_trials_land_in_the_summary(tiny_data_dir, tmp_path):
     result = run_cli(
         "train.py", "-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3",
         "hydra.sweeper.sampler.n_startup_trials=2", f"data.data_dir={tiny_data_dir}", *QUICK,
-        f"hydra.sweep.dir={sweep_dir}",
+        f"hydra.sweep.dir={sweep_dir}", f"paths.log_dir={tmp_path}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     rows = _summary(sweep_dir)
     assert len(rows) == 3 and all(row["status"] == "completed" for row in rows)
+    # The generic space, and the network's own (conf/model/search_space/keras_cnn.yaml).
     for key in ("model.optimizer.lr=", "data.batch_size=", "model.net.dropout="):
         assert all(key in row["overrides"] for row in rows)
+    assert not any("++optuna_trial." in row["overrides"] for row in rows)  # the trial's id
+    # The study persists outside the sweep folder: outputs/optuna/<task>_<model>.db by default.
+    assert (tmp_path / "optuna" / "train_keras_cnn.db").is_file()
     best = OmegaConf.load(sweep_dir / "optimization_results.yaml").best_value
     assert best == pytest.approx(max(float(row["val/acc_best"]) for row in rows))
 

@@ -25,7 +25,8 @@ class DataNotFoundError(FileNotFoundError):
 
 class MnistDataModule(L.LightningDataModule):
     """MNIST (or FashionMNIST, KMNIST): a seeded validation split of the official training set,
-    and the official test set untouched.
+    and the official test set untouched. With `num_folds`=K the validation set is fold `fold`
+    of K disjoint folds of the training set (k-fold cross-validation; `val_fraction` unused).
 
     With `on_device` the tensors move to the training device in `setup` (a no-op on CPU).
     `batch_size` is global, as in Keras: under DDP each of the N processes gets batch_size / N,
@@ -43,12 +44,19 @@ class MnistDataModule(L.LightningDataModule):
         num_classes: int = 10,
         class_names: Sequence[str] | None = None,
         on_device: bool = True,
+        num_folds: int | None = None,
+        fold: int = 0,
     ) -> None:
         super().__init__()
         if batch_size <= 0:
             raise ValueError(f"data.batch_size={batch_size}: must be a positive integer, e.g. 128.")
         if not 0.0 < val_fraction < 1.0:
             raise ValueError(f"data.val_fraction={val_fraction}: must lie in (0, 1), e.g. 0.1.")
+        if num_folds is not None and not (num_folds >= 2 and 0 <= fold < num_folds):
+            raise ValueError(
+                f"data.num_folds={num_folds} data.fold={fold}: need num_folds >= 2 and "
+                f"0 <= fold < num_folds, e.g. data.num_folds=5 data.fold=0 (up to 4)."
+            )
         # A plain list before save_hyperparameters: Hydra passes a ListConfig, which
         # torch.load(weights_only=True) refuses to read back from a checkpoint.
         class_names = self.class_names = resolve_class_names(class_names, num_classes)
@@ -112,13 +120,7 @@ class MnistDataModule(L.LightningDataModule):
             images, labels = load_split(self.raw_dir, "train", self.hparams.num_classes)
             generator = torch.Generator().manual_seed(self.hparams.split_seed)
             order = torch.randperm(len(labels), generator=generator)
-            val_count = round(len(labels) * self.hparams.val_fraction)
-            if not 0 < val_count < len(labels):
-                raise ValueError(
-                    f"data.val_fraction={self.hparams.val_fraction} of {len(labels)} training "
-                    f"images leaves an empty train or validation split."
-                )
-            val_index, train_index = order[:val_count], order[val_count:]
+            val_index, train_index = self._split(order)
             self.train_set = TensorDigits(images[train_index], labels[train_index])
             self.val_set = TensorDigits(images[val_index], labels[val_index])
         if stage in (None, "test", "predict") and self.test_set is None:
@@ -127,6 +129,21 @@ class MnistDataModule(L.LightningDataModule):
             )
         if self.trainer is not None and self.hparams.on_device:
             self.move_to(self.trainer.strategy.root_device)
+
+    def _split(self, order: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(validation, training) indices: the first val_fraction of the shuffled order, or
+        fold `fold` of `num_folds` near-equal consecutive chunks of it."""
+        if self.hparams.num_folds is not None:
+            folds = torch.tensor_split(order, self.hparams.num_folds)
+            rest = [chunk for i, chunk in enumerate(folds) if i != self.hparams.fold]
+            return folds[self.hparams.fold], torch.cat(rest)
+        val_count = round(len(order) * self.hparams.val_fraction)
+        if not 0 < val_count < len(order):
+            raise ValueError(
+                f"data.val_fraction={self.hparams.val_fraction} of {len(order)} training "
+                f"images leaves an empty train or validation split."
+            )
+        return order[:val_count], order[val_count:]
 
     def move_to(self, device: torch.device | str) -> None:
         """Keep the uint8 datasets on `device`: batches are then gathered there, with no copies

@@ -1,11 +1,14 @@
 """Sweep summary: after each job of a multirun (grid, Optuna, any launcher), `summary.csv` and
-`summary.md` in the sweep folder list every job: overrides, metrics, epochs, wall time, status."""
+`summary.md` in the sweep folder list every job: overrides, metrics, epochs, wall time, status.
+Jobs that differ only in `seed` or `data.fold` are also summarised per configuration as
+mean ± std (n)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +23,10 @@ from mnist_cnn.private_apis import failed_job_error
 from mnist_cnn.utils.io import write_json, write_text
 
 JOB_FILE = "job.json"  # written into each job folder: status, error, wall time, overrides
+# Overrides that repeat one configuration (other seeds, other folds) rather than change it.
+REPEAT_KEYS = ("seed", "data.fold")
+# Set by the Optuna sweeper for each job; they name the trial, not the configuration.
+_TRIAL_KEY = "++optuna_trial."
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -40,7 +47,9 @@ def summary_rows(sweep_dir: Path, metrics: Sequence[str]) -> list[dict[str, Any]
         rows.append(
             {
                 "job": str(job_dir.relative_to(sweep_dir)),
-                "overrides": " ".join(job.get("overrides", [])),
+                "overrides": " ".join(
+                    o for o in job.get("overrides", []) if not o.startswith(_TRIAL_KEY)
+                ),
                 **{name: results.get(name, "") for name in metrics},
                 "epochs": results.get("epochs", ""),
                 "wall_time_s": job.get("wall_time_s", ""),
@@ -50,6 +59,38 @@ def summary_rows(sweep_dir: Path, metrics: Sequence[str]) -> list[dict[str, Any]
             }
         )
     return rows
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def repeat_rows(rows: list[dict[str, Any]], metrics: Sequence[str]) -> list[dict[str, Any]]:
+    """Per configuration (the overrides less seed and data.fold) run two or more times:
+    `mean ± std (n)` of each metric over its completed jobs. Empty when nothing repeats."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        overrides = row["overrides"].split()
+        kept = [o for o in overrides if _key(o) not in REPEAT_KEYS]
+        if len(kept) < len(overrides):
+            groups.setdefault(" ".join(kept), []).append(row)
+    summary = []
+    for overrides, group in groups.items():
+        if len(group) < 2:
+            continue
+        done = [row for row in group if row["status"] == "completed"]
+        row = {"job": "mean ± std (n)", "overrides": overrides}
+        for name in metrics:
+            values = [float(r[name]) for r in done if r[name] != ""]
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            if values:
+                row[name] = f"{statistics.fmean(values):.4f} ± {std:.4f} ({len(values)})"
+            else:
+                row[name] = ""
+        row |= {"epochs": "", "wall_time_s": "", "error": ""}
+        row["status"] = f"{len(done)} of {len(group)} completed"
+        summary.append(row)
+    return summary
 
 
 def _cell(value: Any) -> str:
@@ -69,6 +110,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 def write_summary(sweep_dir: Path, metrics: Sequence[str]) -> list[dict[str, Any]]:
     """(Re)write `summary.csv` and `summary.md` in `sweep_dir` from its job folders."""
     rows = summary_rows(sweep_dir, metrics)
+    rows += repeat_rows(rows, metrics)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["job"])
     writer.writeheader()
@@ -94,8 +136,10 @@ class SweepSummary(Callback):
             return  # single runs, and the extra processes of a DDP job
         failed = job_return.status == JobStatus.FAILED
         error = failed_job_error(job_return) if failed else None
+        # optuna.TrialPruned, named rather than imported: optuna is an optional dependency.
+        pruned = type(error).__name__ == "TrialPruned"
         job = {
-            "status": "failed" if failed else "completed",
+            "status": "pruned" if pruned else "failed" if failed else "completed",
             "error": f"{type(error).__name__}: {error}" if failed else "",
             "overrides": list(config.hydra.overrides.task),
             "wall_time_s": round(time.perf_counter() - self._started, 2),
