@@ -34,8 +34,13 @@ class MnistLitModule(L.LightningModule):
         scheduler: SchedulerFactory | None = None,
         compile: bool = False,
         channels_last: bool = True,
+        scheduler_interval: str = "epoch",
     ) -> None:
         super().__init__()
+        if scheduler_interval not in ("epoch", "step"):
+            raise ValueError(
+                f"model.scheduler_interval={scheduler_interval!r}: must be 'epoch' or 'step'."
+            )
         # Callables are left out so checkpoints load with torch.load(weights_only=True); the
         # run's whole config travels in the checkpoint instead (see mnist_cnn.checkpoint).
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
@@ -122,8 +127,13 @@ class MnistLitModule(L.LightningModule):
         optimizer = self.optimizer_factory(self.parameters())
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"},
-        }
+        if self.hparams.scheduler_interval == "epoch":
+            scheduler = self.scheduler_factory(optimizer)
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"},
+            }
+        # A per-step schedule (OneCycleLR) is told the run's length, which only the trainer knows.
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        scheduler = self.scheduler_factory(optimizer, total_steps=total_steps)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
