@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import lightning as L
 import torch
@@ -89,7 +90,7 @@ class EpochClock(L.Callback):
     """Times each whole training epoch: from its first batch to the end of its validation,
     checkpoint writes and every other callback's epoch-end work."""
 
-    seconds: list[float] = []
+    seconds: ClassVar[list[float]] = []
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.started = time.perf_counter()
@@ -99,7 +100,9 @@ class EpochClock(L.Callback):
         EpochClock.seconds.append(time.perf_counter() - self.started)
 
 
-def project_epoch(data_dir: Path, train_images: int, device: torch.device, *overrides: str) -> float:
+def project_epoch(
+    data_dir: Path, train_images: int, val_images: int, device: torch.device, *overrides: str
+) -> float:
     """One epoch of `python train.py` (its real train(), all default callbacks and logger)."""
     accelerator = "gpu" if device.type == "cuda" else device.type
     with tempfile.TemporaryDirectory() as output_dir:
@@ -108,7 +111,8 @@ def project_epoch(data_dir: Path, train_images: int, device: torch.device, *over
             [
                 f"data.data_dir={data_dir}", "data.download=false", "trainer.max_epochs=1",
                 f"trainer.accelerator={accelerator}", "test=false",
-                f"trainer.limit_train_batches={-(-train_images // BATCH)}", *overrides,
+                f"trainer.limit_train_batches={-(-train_images // BATCH)}",
+                f"trainer.limit_val_batches={-(-val_images // BATCH)}", *overrides,
             ],
             output_dir,
         )  # fmt: skip
@@ -138,7 +142,9 @@ def speedrun(data_dir: Path, device: torch.device, seed: int, *overrides: str) -
 
 
 # ---------------------------------------------------------------- an equally optimised hand loop
-def hand_epoch(datamodule: MNISTDataModule, train_images: int, device: torch.device) -> float:
+def hand_epoch(
+    datamodule: MNISTDataModule, train_images: int, val_images: int, device: torch.device
+) -> float:
     """What train() runs, by hand: same net, loader, scaling, metrics, optimiser, checkpoint."""
     model = MnistCNN().to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
@@ -159,7 +165,9 @@ def hand_epoch(datamodule: MNISTDataModule, train_images: int, device: torch.dev
         accuracy.update(logits.detach().argmax(dim=1), y)
     model.eval()
     with torch.inference_mode():
-        for x, y in datamodule.val_dataloader():
+        for step, (x, y) in enumerate(datamodule.val_dataloader()):
+            if step == -(-val_images // BATCH):
+                break
             accuracy.update(model(to_unit_float(x)).argmax(dim=1), y)
     accuracy.compute()
     with tempfile.NamedTemporaryFile() as file:

@@ -102,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, help="a folder holding MNIST/raw")
     parser.add_argument("--train-images", type=int, default=54_000, help="per timed epoch")
+    parser.add_argument("--val-images", type=int, default=6_000, help="per timed epoch")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--speedrun-seeds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -122,21 +123,22 @@ def main() -> None:
         datamodule.setup("fit")
         n = min(args.train_images, len(datamodule.train_set))
         train = datamodule.train_set.images[:n], datamodule.train_set.labels[:n]
-        val = datamodule.val_set.images, datamodule.val_set.labels
+        v = min(args.val_images, len(datamodule.val_set))
+        val = datamodule.val_set.images[:v], datamodule.val_set.labels[:v]
         datamodule.move_to(device)
         report: dict = {"machine": machine(), "data": data_name, "train_images": n}
-        report["val_images"] = len(val[1])
+        report["val_images"] = v
         print(f"# {json.dumps(report)}", flush=True)
 
         weights = Path(scratch) / "article.pt"
         runs: dict[str, Callable[[], float]] = {
             "article_epoch": lambda: bm.article_epoch(train, val, device, weights),
             "keras_epoch": lambda: bm.keras_epoch(train, val),
-            "project_epoch": lambda: bm.project_epoch(data_dir, n, device),
+            "project_epoch": lambda: bm.project_epoch(data_dir, n, v, device),
             "project_epoch_bf16": lambda: bm.project_epoch(
-                data_dir, n, device, "trainer.precision=bf16-mixed"
+                data_dir, n, v, device, "trainer.precision=bf16-mixed"
             ),
-            "hand_epoch": lambda: bm.hand_epoch(datamodule, n, device),
+            "hand_epoch": lambda: bm.hand_epoch(datamodule, n, v, device),
             "data_project": lambda: bm.project_batches(datamodule, device),
         }
         skipped = {name: "--skip" for name in args.skip}

@@ -31,14 +31,14 @@ GROUPS = {
     "linear (fwd + bwd)": ("aten::mm", "aten::addmm"),
     "dropout mask and scaling": ("aten::uniform_", "aten::ge", "aten::mul"),
     "loss": ("aten::_log_softmax", "aten::nll_loss", "aten::_log_softmax_backward_data"),
-    "optimizer (Adam)": ("aten::_fused_adam", "Optimizer.", "aten::_foreach"),
+    "Adam + step closure (Python)": ("aten::_fused_adam", "Optimizer.", "aten::_foreach"),
     "batch gather and scaling": ("aten::index", "aten::div_", "aten::_to_copy", "aten::copy_"),
     "zeroing and allocation": ("aten::fill_", "aten::zero_", "aten::empty"),
 }
 
 
 class ProfileEpoch(L.Callback):
-    """Profiles the first whole epoch (training, validation, checkpoints), nothing before or after."""
+    """Profiles the first whole epoch (training, validation, checkpoints), nothing else."""
 
     profiler = profile(activities=[ProfilerActivity.CPU])
     wall = 0.0
@@ -79,9 +79,10 @@ def main() -> None:
     print(events.table(sort_by="self_cpu_time_total", row_limit=20))
     print(f"\n{'group':<28} {'s':>7} {'share':>6}   ({args.batches} batches, wall {wall:.2f} s)")
     for group, prefixes in GROUPS.items():
-        seconds = sum(
-            event.self_cpu_time_total for event in events if event.key.startswith(prefixes)
-        ) / 1e6
+        seconds = (
+            sum(event.self_cpu_time_total for event in events if event.key.startswith(prefixes))
+            / 1e6
+        )
         print(f"{group:<28} {seconds:>7.3f} {seconds / total_ops:>6.1%}")
     print(f"{'all ops (self time)':<28} {total_ops:>7.3f}")
 

@@ -129,11 +129,10 @@ class MnistLitModule(L.LightningModule):
             return optimizer
         if self.hparams.scheduler_interval == "epoch":
             scheduler = self.scheduler_factory(optimizer)
-            return {
-                "optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"},
-            }
-        # A per-step schedule (OneCycleLR) is told the run's length, which only the trainer knows.
-        total_steps = int(self.trainer.estimated_stepping_batches)
-        scheduler = self.scheduler_factory(optimizer, total_steps=total_steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+            schedule = {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"}
+        else:
+            # A per-step schedule (OneCycleLR) is told the run's length: only the trainer knows it.
+            total_steps = int(self.trainer.estimated_stepping_batches)
+            scheduler = self.scheduler_factory(optimizer, total_steps=total_steps)
+            schedule = {"scheduler": scheduler, "interval": "step"}
+        return {"optimizer": optimizer, "lr_scheduler": schedule}
