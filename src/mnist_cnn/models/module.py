@@ -86,7 +86,7 @@ class MnistLitModule(L.LightningModule):
         ):
             rank_zero_warn(
                 "trainer.precision=bf16-mixed on a CPU without AVX512-BF16/AMX: PyTorch runs bf16 "
-                "convolutions with its slow reference kernels here (~6x slower steps measured, "
+                "convolutions with its slow reference kernels here (7x slower epochs measured, "
                 "docs/performance.md). Use trainer.precision=32-true on this CPU."
             )
         if self.hparams.channels_last:
