@@ -5,6 +5,9 @@
 - Hydra's `JobReturn._return_value`: launch/sweep_summary.py;
 - Lightning's `trainer.fit_loop.epoch_loop.batch_progress` and `lightning.pytorch.overrides`
   (not in Lightning's public API reference): data/datamodule.py.
+- torch's `torch.ops.mkldnn._is_mkldnn_bf16_supported` (checked with torch 2.4-2.14): used once,
+  in models/module.py (`cpu_bf16_is_fast`; the network layer imports nothing above it);
+  tests/models/test_speed_ops.py fails when it moves.
 
 Checked against the versions in `CHECKED`; pyproject.toml accepts only those minor versions and
 tests/test_private_apis.py fails, naming the internal, when one moves. To move to a new
