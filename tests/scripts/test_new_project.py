@@ -37,7 +37,7 @@ def test_new_project_is_renamed_and_its_tests_pass(tmp_path):
     fast_run = "tests/test_train.py::test_fast_dev_run_through_the_composed_config"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/test_net.py", "tests/test_configs.py", fast_run],
+         "tests/models/test_cnn.py", "tests/test_configs.py", fast_run],
         cwd=dest, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
