@@ -50,6 +50,7 @@ def test_checkpoint_stores_train_config_with_the_widths_from_the_file(imported, 
         "_target_": "torch.optim.Adam",
         "_partial_": True,
         "lr": 0.001,
+        "fused": True,
     }
 
 

@@ -113,24 +113,42 @@ def _peak_kib(script: str, *args: str) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_gzip_bomb_is_refused_by_train_and_predict_within_1_gib(tmp_path):
+    # Importing torch (a CUDA build) and Lightning alone takes ~0.9 GiB here, so each command is
+    # held against itself refusing a small bad file; the reader alone must stay under 1 GiB.
     raw = tmp_path / "MNIST" / "raw"
     bomb = _gzip_bomb(raw / "train-images-idx3-ubyte.gz")
     labels = torch.zeros(60000, dtype=torch.uint8)
     write_idx(raw / "train-labels-idx1-ubyte", labels)
     write_idx(raw / "t10k-images-idx3-ubyte", torch.zeros(10, 28, 28, dtype=torch.uint8))
     write_idx(raw / "t10k-labels-idx1-ubyte", labels[:10])
+    small_bad = tmp_path / "small" / "MNIST" / "raw"
+    small_bad.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (small_bad / name).write_bytes(b"not idx")
+    reader = tmp_path / "read.py"
+    reader.write_text(
+        "import sys\nfrom mnist_cnn.data.idx import read_idx\nread_idx(sys.argv[1])\n"
+    )
+    peak, output = _peak_kib(str(reader), str(bomb))
+    assert "(truncated or padded)" in output
+    assert peak < 1 << 20, f"reading the bomb peaked at {peak / 1024:.0f} MiB"
+    train = ["data.download=false", "logger=none", "trainer.accelerator=cpu"]
     peak, output = _peak_kib(
-        "train.py", f"data.data_dir={tmp_path}", "data.download=false", "logger=none",
-        "trainer.accelerator=cpu", f"hydra.run.dir={tmp_path / 'run'}",
-    )  # fmt: skip
+        "train.py", f"data.data_dir={tmp_path}", *train, f"hydra.run.dir={tmp_path / 'run'}"
+    )
     assert f"{bomb}: 48088592+ bytes, but its header (60000, 28, 28) needs 47040016" in output
-    assert peak < 1 << 20, f"train.py peaked at {peak / 1024:.0f} MiB"
+    baseline, _ = _peak_kib(
+        "train.py", f"data.data_dir={tmp_path / 'small'}", *train, f"hydra.run.dir={tmp_path / 'r'}"
+    )
+    assert peak - baseline < 128 << 10, f"train.py: {peak - baseline} KiB more than a small file"
     cfg = compose_config("train", [], tmp_path / "model")
     ckpt = tmp_path / "model.ckpt"
     config = stored_config(OmegaConf.to_container(cfg, resolve=True))
     torch.save({CONFIG_KEY: config, "state_dict": instantiate(cfg.model).state_dict()}, ckpt)
-    peak, output = _peak_kib(
-        "predict.py", f"ckpt_path={ckpt}", f"inputs=[{bomb}]", f"hydra.run.dir={tmp_path / 'p'}"
-    )
+    predict = [f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path / 'p'}"]
+    peak, output = _peak_kib("predict.py", *predict, f"inputs=[{bomb}]")
     assert "refused: " in output and "(truncated or padded)" in output
-    assert peak < 1 << 20, f"predict.py peaked at {peak / 1024:.0f} MiB"
+    baseline, _ = _peak_kib(
+        "predict.py", *predict, f"inputs=[{small_bad / 'train-images-idx3-ubyte'}]"
+    )
+    assert peak - baseline < 128 << 10, f"predict.py: {peak - baseline} KiB more than a small file"
