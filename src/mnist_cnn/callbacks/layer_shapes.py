@@ -24,7 +24,7 @@ class LayerShapes(L.Callback):
         if batch_idx != 0 or trainer.current_epoch != 0 or not trainer.is_global_zero:
             return
         images = images_of(batch)
-        print(f"{'input':<24}{'':<12}{tuple(images.shape)}")
+        print(f"{'input':<24}{'':<16}{tuple(images.shape)}")
         for name, module in pl_module.named_modules():
             # Leaves only; metrics never fire, they are updated rather than called.
             if name and not list(module.children()):
@@ -38,6 +38,6 @@ class LayerShapes(L.Callback):
 
 def _printer(name: str):
     def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-        print(f"{name:<24}{type(module).__name__:<12}{tuple(output.shape)}")
+        print(f"{name:<24}{type(module).__name__:<16}{tuple(output.shape)}")
 
     return hook
