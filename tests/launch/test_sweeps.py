@@ -105,6 +105,7 @@ def test_slurm_launcher_asks_for_one_task_per_device_and_lightnings_requeue_sign
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
         overrides = ["hydra/launcher=slurm", "trainer.devices=4", "trainer.num_nodes=2"]
+        overrides.append(f"hydra.sweep.dir={tmp_path}")  # resolving it must not touch outputs/
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
     launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
     # The sbatch script submitit writes from these settings (hydra-submitit-launcher's mapping).

@@ -33,6 +33,8 @@ def compose_config(
     with read_write(cfg), open_dict(cfg):
         cfg.paths.output_dir = str(output_dir)
         cfg.hydra.runtime.output_dir = str(output_dir)
+        # As in a multirun (job folder = <sweep dir>/<n>); never the default, which makes a folder.
+        cfg.hydra.sweep.dir = str(Path(output_dir).parent)
     HydraConfig().set_config(cfg)
     with read_write(cfg), open_dict(cfg):
         del cfg["hydra"]  # as in a real run: the task sees its config without the hydra node
