@@ -3,6 +3,7 @@ then validation, then saving the weights) unless its docstring says otherwise.""
 
 from __future__ import annotations
 
+import importlib.util
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,12 @@ from mnist_cnn.launch.config import compose_config
 from mnist_cnn.models import MnistCNN
 from mnist_cnn.train import train
 
+# Digits and the keras.io model come from the tests' helpers: they do not ship in the package.
+_spec = importlib.util.spec_from_file_location(
+    "fixtures", Path(__file__).resolve().parents[1] / "tests" / "fixtures.py"
+)
+fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fixtures)
 BATCH = 128
 Digits = tuple[torch.Tensor, torch.Tensor]  # uint8 images (N, 1, 28, 28), labels (N,)
 
@@ -65,19 +72,10 @@ def article_epoch(train: Digits, val: Digits, device: torch.device, save_to: Pat
 
 # ---------------------------------------------------------------- Keras 3 fit, torch backend
 def keras_epoch(train: Digits, val: Digits) -> float:
-    import keras  # the backend was chosen in benchmark.main(), before the first import
-
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(), keras.layers.Dropout(0.5),
-        keras.layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model = fixtures.keras_io_convnet()  # benchmark.main() chose the backend before this
 
     def channels_last(digits: Digits) -> tuple:
-        return (digits[0].permute(0, 2, 3, 1).float() / 255).numpy(), digits[1].numpy()
+        return fixtures.channels_last(digits[0]), digits[1].numpy()
 
     x, y = channels_last(train)
     started = time.perf_counter()

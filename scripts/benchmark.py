@@ -14,7 +14,6 @@ means training, validation and saving the weights. Measured figures: docs/perfor
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -32,14 +31,10 @@ from mnist_cnn.data.datamodule import MnistDataModule
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 EPOCH_ROWS = ("article_epoch", "keras_epoch", "project_epoch", "project_epoch_bf16", "hand_epoch")
-# Generated stand-in digits come from the tests' helpers: they do not ship in the package.
-_spec = importlib.util.spec_from_file_location("fixtures", REPO / "tests" / "fixtures.py")
-fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fixtures)
 real_digits, synthetic_digits, write_dataset = (
-    fixtures.real_digits,
-    fixtures.synthetic_digits,
-    fixtures.write_dataset,
+    bm.fixtures.real_digits,
+    bm.fixtures.synthetic_digits,
+    bm.fixtures.write_dataset,
 )
 
 

@@ -17,7 +17,9 @@ from tests.fixtures import (
     REAL_DIGITS_OPTION,
     REPO,
     T10K_DIR,
+    channels_last,
     compose_config,
+    keras_io_convnet,
     real_digits,
     run_cli,
     synthetic_digits,
@@ -108,18 +110,7 @@ def keras_mnist(t10k, tmp_path_factory):
     keras = pytest.importorskip("keras")
     images, labels = t10k
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(), keras.layers.Dropout(0.5),
-        keras.layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-
-    def channels_last(x):
-        return (x.permute(0, 2, 3, 1).float() / 255).numpy()  # Keras's (N, 28, 28, 1) in [0, 1]
-
+    model = keras_io_convnet()
     model.fit(channels_last(images[:4096]), labels[:4096].numpy(), batch_size=128, verbose=0)
     root = tmp_path_factory.mktemp("keras_mnist")
     files = {kind: root / f"model{kind}" for kind in (".keras", ".weights.h5", ".h5")}
@@ -135,7 +126,6 @@ def keras_mnist(t10k, tmp_path_factory):
         model=model,
         files=files,
         data_dir=data_dir,
-        channels_last=channels_last,
         test_images=test_images,
         probabilities=model.predict(x_test, verbose=0),
         accuracy=model.evaluate(x_test, test_labels.numpy(), verbose=0, return_dict=True)[

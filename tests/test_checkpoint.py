@@ -5,8 +5,9 @@ import os
 import pytest
 import torch
 
-from mnist_cnn.checkpoint import CONFIG_KEY, SafeCheckpointIO, load_model, read_checkpoint
+from mnist_cnn.checkpoint import CONFIG_KEY, SafeCheckpointIO, read_checkpoint
 from mnist_cnn.eval import evaluate
+from mnist_cnn.inference import load_classifier
 from mnist_cnn.train import train
 from tests.fixtures import compose_config, overrides
 
@@ -40,12 +41,12 @@ def test_the_crafted_file_does_run_code_when_loaded_unsafely(crafted):
     assert marker.exists()
 
 
-def test_refused_by_the_checkpoint_reader_and_eval(crafted):
+def test_refused_by_the_checkpoint_reader_and_load_classifier(crafted):
     path, marker = crafted
     with pytest.raises(ValueError, match="not a loadable checkpoint"):
         read_checkpoint(path)
     with pytest.raises(ValueError, match="not a loadable checkpoint"):
-        load_model(path)
+        load_classifier(path)
     with pytest.raises(Exception, match="Weights only load failed"):
         SafeCheckpointIO().load_checkpoint(path)
     cfg = compose_config("eval", [f"ckpt_path={path}"], path.parent / "eval")

@@ -13,7 +13,7 @@ from mnist_cnn.eval import evaluate
 from mnist_cnn.inference import load_classifier
 from mnist_cnn.stored_config import stored_config
 from mnist_cnn.train import train
-from tests.fixtures import compose_config, import_keras_file
+from tests.fixtures import channels_last, compose_config, import_keras_file
 
 QUICK = ["trainer.accelerator=cpu", "logger=none", "callbacks=none"]
 
@@ -80,7 +80,7 @@ def test_init_from_starts_at_the_imported_models_validation_accuracy(
     data = instantiate(cfg.data)  # the same split as the run's
     data.setup("fit")
     images, labels = data.val_set.images, data.val_set.labels
-    keras_says = keras_mnist.model.predict(keras_mnist.channels_last(images), verbose=0)
+    keras_says = keras_mnist.model.predict(channels_last(images), verbose=0)
     expected = float((keras_says.argmax(1) == labels.numpy()).mean())
     assert metrics["val/acc"] == pytest.approx(expected, abs=1e-6)
     assert metrics["val/acc"] > 0.5  # a trained model, so the check can tell weights apart

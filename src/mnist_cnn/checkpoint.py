@@ -172,11 +172,6 @@ def init_weights(model: MnistLitModule, path: str | Path, net_config: dict[str, 
     model.net.load_state_dict(weights)
 
 
-def load_model(path: str | Path) -> MnistLitModule:
-    """Rebuild the LightningModule from the checkpoint's own config and load its weights (CPU)."""
-    return build_model(read_checkpoint(path))
-
-
 def build_model(checkpoint: dict[str, Any]) -> MnistLitModule:
     """The model of a checkpoint already read with `read_checkpoint`, in eval mode: built from
     registered classes only, with no optimizer or scheduler."""

@@ -116,9 +116,18 @@ def _arguments(node: dict[str, Any], path: KeyPath, skip: tuple[str, ...] = ()) 
         unknown = sorted(set(kwargs) - set(accepted))
         if unknown:
             raise StoredConfigError(
-                (*path, unknown[0]), kwargs[unknown[0]], f"not an argument of {cls.__name__}"
+                (*path, unknown[0]),
+                kwargs[unknown[0]],
+                f"not an argument of {cls.__name__} (it takes {', '.join(accepted)})",
             )
     return kwargs
+
+
+def check_registered_network(net: dict[str, Any]) -> None:
+    """Raise StoredConfigError unless `net` (a resolved `model.net`) names a registered network
+    and only arguments it takes: what a checkpoint of the run must pass to load again."""
+    _check_key("_target_", net.get("_target_"), ("model", "net", "_target_"))
+    _arguments(net, ("model", "net"))
 
 
 def build_network(config: dict[str, Any]) -> nn.Module:

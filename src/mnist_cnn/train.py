@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-from hydra.utils import get_class, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig, check_resumable, init_weights
@@ -21,7 +20,7 @@ from mnist_cnn.launch.multirun_ddp import (
 )
 from mnist_cnn.loggers.checks import check_loggers
 from mnist_cnn.loggers.record import finish, log_config, set_tags
-from mnist_cnn.models import NETWORKS
+from mnist_cnn.stored_config import StoredConfigError, check_registered_network
 from mnist_cnn.utils.batches import scalars
 from mnist_cnn.utils.io import write_json
 from mnist_cnn.utils.lightning_warnings import expected_lightning_warnings
@@ -33,25 +32,18 @@ CKPT_KEYWORDS = ("last", "best", "hpc")
 
 
 def check_network(net: DictConfig) -> None:
-    """Refuse a network that is not registered, or an argument it does not take (typically an
-    experiment/ overlay written for another network), before any work."""
-    target = str(net.get("_target_"))
-    network = get_class(target)
-    if network not in NETWORKS:
-        raise ValueError(
-            f"model.net._target_={target}: not a registered network. Add your class to NETWORKS "
-            f"in models/__init__.py: eval, predict and export load only registered networks."
+    """Refuse, before any work, a network that is not registered, or an argument it does not take
+    (typically an experiment/ overlay written for another network)."""
+    try:
+        check_registered_network(OmegaConf.to_container(net, resolve=True))
+    except StoredConfigError as err:
+        hint = (
+            ""
+            if err.key_path.endswith("_target_")
+            else " An experiment/ overlay or override written for another network sets it: drop "
+            "it, or choose that network (model=<its config>)."
         )
-    parameters = inspect.signature(network).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    for key in net:
-        if not str(key).startswith("_") and key not in parameters:
-            raise ValueError(
-                f"model.net.{key}: {network.__name__} has no argument '{key}' (it takes "
-                f"{', '.join(parameters)}). An experiment/ overlay or override written for another "
-                f"network sets it: drop it, or choose that network (model=<its config>)."
-            )
+        raise ValueError(f"{err}.{hint}") from None
 
 
 def check_run_config(cfg: DictConfig) -> None:

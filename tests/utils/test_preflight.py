@@ -47,8 +47,14 @@ def test_value_out_of_range(override, match, tiny_data_dir, tmp_path):
 @pytest.mark.parametrize(
     ("override", "match"),
     [
-        ("+model.net.width=8", r"model\.net\.width: MnistCNN has no argument 'width' .* drop it"),
-        ("model.net._target_=torch.nn.Identity", r"not a registered network\. Add your class"),
+        (
+            "+model.net.width=8",
+            r"model\.net\.width = 8: not an argument of MnistCNN \(it takes .*drop it",
+        ),
+        (
+            "model.net._target_=torch.nn.Identity",
+            r"torch\.nn\.Identity': not a registered network .* Register its class",
+        ),
     ],
 )
 def test_a_network_that_is_not_registered_or_an_argument_it_lacks(
