@@ -139,9 +139,12 @@ def slurm_partition():
     """A real one-node SLURM cluster's partition; scripts/local_slurm.sh starts one (as root) if
     none answers, and it is shut down after the session. Skips with the script's reason."""
     script = REPO / "scripts" / "local_slurm.sh"
+    munge_was_up = subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode == 0
     result = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
         pytest.skip(f"no SLURM cluster: {result.stderr.strip()}")
     yield "debug"
     if result.stdout.strip() == "started":  # one that ran before the session stays up
         subprocess.run(["scontrol", "shutdown"], capture_output=True, timeout=60)
+        if not munge_was_up:
+            subprocess.run(["pkill", "-x", "munged"], capture_output=True, timeout=60)
