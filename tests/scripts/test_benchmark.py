@@ -27,4 +27,5 @@ def test_benchmark_runs_end_to_end(tiny_data_dir, tmp_path):
     assert [run["seed"] for run in speedrun["runs"]] == [0, 1]
     assert 0 <= speedrun["min_test_acc"] <= speedrun["mean_test_acc"] <= 1
     assert speedrun["fit_per_article_epoch"] > 0
+    assert all(run["article_epoch_s"] > 0 for run in speedrun["runs"])  # one per seed, paired
     assert "article/this" in result.stdout and report["machine"]["cores"] >= 1
