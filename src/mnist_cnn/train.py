@@ -39,11 +39,11 @@ def check_network(net: DictConfig) -> None:
     except StoredConfigError as err:
         hint = (
             ""
-            if err.key_path.endswith("_target_")
-            else " An experiment/ overlay or override written for another network sets it: drop "
+            if err.key_path.endswith("_target_")  # its message already says how to register
+            else ". An experiment/ overlay or override written for another network sets it: drop "
             "it, or choose that network (model=<its config>)."
         )
-        raise ValueError(f"{err}.{hint}") from None
+        raise ValueError(f"{err}{hint}") from None
 
 
 def check_run_config(cfg: DictConfig) -> None:
