@@ -171,9 +171,8 @@ def main() -> None:
 def speedrun_row(
     data_dir: Path, device: torch.device, args: argparse.Namespace, article: Callable[[], float]
 ) -> dict:
-    """experiment=speedrun over several seeds: fit times and official test accuracies. Each seed
-    is paired with an article epoch run just before it, so a machine whose speed drifts over the
-    minutes this takes moves both sides of each ratio alike."""
+    """experiment=speedrun over several seeds: fit times, official test accuracies, and each fit
+    over an article epoch run just before it (so drift in the machine's speed moves both alike)."""
     runs = []
     for seed in range(args.speedrun_seeds):
         article_s = article()
