@@ -7,6 +7,7 @@ import importlib
 import inspect
 import os
 import re
+import subprocess
 from importlib.metadata import version
 
 import lightning as L
@@ -41,6 +42,19 @@ def test_the_ddp_watchdog_keeps_its_processes_in_a_list():
     processes: list = []
     observer = api.child_process_observer()(main_pid=os.getpid(), child_processes=processes)
     assert api.watched_processes(observer) is processes
+
+
+def test_the_patched_watchdog_ends_the_other_processes_and_spares_this_one(monkeypatch):
+    observer_class = api.child_process_observer()
+    monkeypatch.setattr(observer_class, "_terminate_all", observer_class._terminate_all)
+    api.watchdog_spares_this_process()
+    failed = subprocess.Popen(["false"])
+    failed.wait()
+    peer = subprocess.Popen(["sleep", "60"])
+    observer = observer_class(main_pid=os.getpid(), child_processes=[failed, peer])
+    assert observer._run() is True, api.moved("lightning", "_ChildProcessObserver._run")
+    # Unpatched, Lightning would have SIGKILLed this very process (pytest) by now.
+    assert peer.wait(timeout=10) == -9, api.moved("lightning", "_ChildProcessObserver._run")
 
 
 def test_a_failed_hydra_job_keeps_its_exception():

@@ -1,7 +1,7 @@
 """Every library internal this project relies on, in one place, each behind one function.
 
 - Lightning's `_hydra_subprocess_cmd` (strategies/launchers/subprocess_script.py) and
-  `_ChildProcessObserver._child_processes`: launch/multirun_ddp.py;
+  `_ChildProcessObserver._child_processes` and `._terminate_all`: launch/multirun_ddp.py;
 - Hydra's `JobReturn._return_value`: launch/sweep_summary.py;
 - Lightning's `trainer.fit_loop.epoch_loop.batch_progress` and `lightning.pytorch.overrides`
   (not in Lightning's public API reference): data/datamodule.py.
@@ -75,6 +75,20 @@ def watched_processes(observer: threading.Thread) -> list[subprocess.Popen]:
         return observer._child_processes
     except AttributeError as err:
         raise PrivateAPIMoved(moved("lightning", "_ChildProcessObserver._child_processes")) from err
+
+
+def watchdog_spares_this_process() -> None:
+    """Make Lightning's DDP watchdog, when an extra process fails, end the others but no longer
+    SIGKILL this one (in a multirun: the whole sweep)."""
+    observer = child_process_observer()
+    if not callable(getattr(observer, "_terminate_all", None)):
+        raise PrivateAPIMoved(moved("lightning", "_ChildProcessObserver._terminate_all"))
+    observer._terminate_all = _end_watched_processes
+
+
+def _end_watched_processes(observer: threading.Thread) -> None:
+    for process in watched_processes(observer):
+        process.kill()
 
 
 def failed_job_error(job_return: Any) -> BaseException:

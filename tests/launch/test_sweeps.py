@@ -41,6 +41,7 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(tiny_data_dir, tmp_p
         f"paths.log_dir={tmp_path}",
     )  # fmt: skip
     assert result.returncode != 0  # the sweep still reports the failure...
+    assert (sweep_dir / "summary.csv").is_file(), result.stdout[-2000:] + result.stderr[-4000:]
     failed, completed = _summary(sweep_dir)  # ...after running the job after it
     assert failed["status"] == "failed" and "Invalid learning rate" in failed["error"]
     assert failed["test/acc"] == "" and "model.optimizer.lr=-1" in failed["overrides"]

@@ -23,6 +23,7 @@ from hydra.utils import get_original_cwd, to_absolute_path
 from mnist_cnn.private_apis import (
     child_process_observer,
     set_hydra_subprocess_cmd,
+    watchdog_spares_this_process,
     watched_processes,
 )
 
@@ -71,6 +72,9 @@ def relaunch_ddp_processes_as_single_runs(trainer: L.Trainer) -> bool:
     if not in_multirun or trainer.world_size < 2:
         return False
     set_hydra_subprocess_cmd(job_command)
+    # A failed extra process fails its job; the watchdog would SIGKILL the sweep too, whenever its
+    # 5 s poll fell between that failure and _end_extra_processes (seen once in CI).
+    watchdog_spares_this_process()
     return True
 
 
