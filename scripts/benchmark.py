@@ -32,11 +32,7 @@ from mnist_cnn.data.datamodule import MnistDataModule
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 EPOCH_ROWS = ("article_epoch", "keras_epoch", "project_epoch", "project_epoch_bf16", "hand_epoch")
-real_digits, synthetic_digits, write_dataset = (
-    bm.fixtures.real_digits,
-    bm.fixtures.synthetic_digits,
-    bm.fixtures.write_dataset,
-)
+fixtures = bm.fixtures  # the tests' helpers: real and generated digits as MNIST folders
 
 
 def find_digits(data_dir: Path | None, scratch: Path) -> tuple[Path, str]:
@@ -46,11 +42,12 @@ def find_digits(data_dir: Path | None, scratch: Path) -> tuple[Path, str]:
     if (SHARED / "mnist" / "MNIST" / "raw").is_dir():
         return SHARED / "mnist", "full MNIST (60,000 + 10,000)"
     if (SHARED / "mnist-t10k").is_dir():
-        images, labels = real_digits(SHARED / "mnist-t10k")
+        images, labels = fixtures.real_digits(SHARED / "mnist-t10k")
         train, test = (images[:8000], labels[:8000]), (images[8000:], labels[8000:])
-        return write_dataset(scratch, train, test), "MNIST t10k digits (8,000 + 2,000)"
-    train, test = synthetic_digits(60_000, seed=0), synthetic_digits(10_000, seed=1)
-    return write_dataset(scratch, train, test), "generated digits (60,000 + 10,000)"
+        return fixtures.write_dataset(scratch, train, test), "MNIST t10k digits (8,000 + 2,000)"
+    train = fixtures.synthetic_digits(60_000, seed=0)
+    test = fixtures.synthetic_digits(10_000, seed=1)
+    return fixtures.write_dataset(scratch, train, test), "generated digits (60,000 + 10,000)"
 
 
 def machine() -> dict[str, object]:
