@@ -46,11 +46,16 @@ class MnistLitModule(L.LightningModule):
         compile: bool = False,
         channels_last: bool = True,
         scheduler_interval: str = "epoch",
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(
                 f"model.scheduler_interval={scheduler_interval!r}: must be 'epoch' or 'step'."
+            )
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(
+                f"model.label_smoothing={label_smoothing}: must lie in [0, 1), e.g. 0.1 (0 is off)."
             )
         # Callables are left out so checkpoints load with torch.load(weights_only=True); the
         # run's whole config travels in the checkpoint instead (see mnist_cnn.checkpoint).
@@ -105,7 +110,8 @@ class MnistLitModule(L.LightningModule):
         """Loss and logits (B, num_classes) of one batch; updates and logs the stage's metrics."""
         images, labels = batch
         logits = self(images)  # (B, num_classes)
-        loss = F.cross_entropy(logits, labels)
+        # One loss for every stage, as Keras's CategoricalCrossentropy(label_smoothing=...).
+        loss = F.cross_entropy(logits, labels, label_smoothing=self.hparams.label_smoothing)
         loss_metric, acc_metric = self.loss[f"{stage}_loss"], self.acc[f"{stage}_acc"]
         loss_metric.update(loss.detach(), weight=len(labels))
         acc_metric.update(logits.detach().argmax(dim=1), labels)
