@@ -96,10 +96,9 @@ def test_plain_file_size_is_checked_before_reading(tmp_path):
 
 
 def _peak_kib(script: str, *args: str) -> tuple[int, str]:
-    """Run a launcher as a user would; its own peak resident memory (KiB) and its output.
-
-    The peak is VmHWM, which belongs to the new process alone: ru_maxrss survives execve, and
-    subprocess starts children with vfork, so it would report pytest's own peak instead."""
+    """Run a launcher as a user would; its own peak resident memory (KiB) and its output."""
+    # VmHWM belongs to the new process alone: ru_maxrss survives execve, and subprocess starts
+    # children with vfork, so it would report pytest's own peak instead.
     code = (
         "import atexit, re, runpy, sys\n"
         "atexit.register(lambda: print('PEAK_KIB', re.search(r'VmHWM:\\s*(\\d+)', "
