@@ -12,7 +12,7 @@ ARGS ?=
 
 help:
 	@echo "make train   train the Keras MNIST convnet (ARGS='key=value ...' to override)"
-	@echo "make test    run the test suite (CPU, 15-16.5 minutes on 2 cores; test-fast: 2.5)"
+	@echo "make test    run the test suite (CPU, 13-16.5 minutes on 2 cores; test-fast: 2.5)"
 	@echo "make lint    ruff check + format check"
 	@echo "make benchmark   scripts/benchmark.py, table on screen, JSON in outputs/benchmark.json"
 
