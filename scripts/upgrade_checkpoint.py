@@ -13,18 +13,19 @@ from pathlib import Path
 
 import torch
 
-from mnist_cnn.checkpoint import CONFIG_KEY, validate_stored
+from mnist_cnn.checkpoint import CONFIG_KEY, check_archive, check_contents
 from mnist_cnn.stored_config import stored_config
 from mnist_cnn.utils.io import write_bytes_atomic
 
 
 def upgrade(old: Path, new: Path) -> Path:
     """Write `new`: `old` with only the stored config a current checkpoint carries."""
-    checkpoint = torch.load(old, map_location="cpu", weights_only=True)
+    data = check_archive(old)  # before torch.load: a zip bomb or a non-checkpoint is never read
+    checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get(CONFIG_KEY), dict):
         raise SystemExit(f"{old}: not an mnist-cnn checkpoint (no '{CONFIG_KEY}' entry).")
     checkpoint[CONFIG_KEY] = stored_config(checkpoint[CONFIG_KEY])
-    validate_stored(checkpoint[CONFIG_KEY], old)  # the same checks every reader makes
+    check_contents(checkpoint, old)  # the same checks every reader makes
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
     write_bytes_atomic(new, buffer.getvalue())

@@ -4,6 +4,7 @@ files on disk, running the launchers as a user would, and comparing runs."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import socket
 import struct
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -28,6 +31,9 @@ NO_REAL_DIGITS = (
     f"real MNIST digits not found: set {REAL_DIGITS_ENV}=DIR or pytest {REAL_DIGITS_OPTION}=DIR "
     f"to a folder holding the t10k IDX files (default {T10K_DIR})"
 )
+
+# The real-SLURM tests install system packages as root, so they run only where this is "1".
+SLURM_TESTS_ENV = "MNIST_CNN_SLURM_TESTS"
 
 Split = tuple[torch.Tensor, torch.Tensor]  # images (N, 1, 28, 28) uint8, labels (N,) int64
 
@@ -83,6 +89,45 @@ def run_cli(script: str, *overrides: str, cwd: Path = REPO, timeout: float = 300
         text=True,
         timeout=timeout,
     )
+
+
+def _measured(script: str, args: tuple[str, ...]) -> list[str]:
+    """`python script args` that prints its own peak resident memory (KiB) as it exits."""
+    # VmHWM belongs to the new process alone: ru_maxrss survives execve, and subprocess starts
+    # children with vfork, so it would report pytest's own peak instead.
+    code = (
+        "import atexit, re, runpy, sys\n"
+        "atexit.register(lambda: print('PEAK_KIB', re.search(r'VmHWM:\\s*(\\d+)', "
+        "open('/proc/self/status').read())[1], file=sys.stderr))\n"
+        f"sys.argv = {[script, *args]!r}\n"
+        f"runpy.run_path({str(REPO / script)!r}, run_name='__main__')\n"
+    )
+    return [sys.executable, "-c", code]
+
+
+def peak_kib(script: str, *args: str) -> tuple[int, str]:
+    """Run a launcher as a user would, expecting it to fail; its peak memory (KiB), its output."""
+    return peak_kib_all([(script, *args)])[0]
+
+
+def peak_kib_all(commands: list[tuple[str, ...]]) -> list[tuple[int, str]]:
+    """`peak_kib` for several launchers at once (side by side: each pays the imports)."""
+    processes = [
+        subprocess.Popen(
+            _measured(script, tuple(args)),
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for script, *args in commands
+    ]
+    results = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode != 0, f"expected a refusal:\n{stdout}{stderr[-3000:]}"
+        results.append((int(stderr.rsplit("PEAK_KIB", 1)[1].split()[0]), stdout + stderr))
+    return results
 
 
 def read_metrics(run_dir: Path) -> dict:
@@ -198,3 +243,76 @@ def rest(url: str, body: dict | None = None) -> dict:
     request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
+
+
+def zip_bytes(
+    members: dict[str, tuple[bytes, int, int, int]],
+    local_names: dict[str, str] | None = None,
+    central_sizes: dict[str, tuple[int, int]] | None = None,
+    offsets: dict[str, int] | None = None,
+) -> bytes:
+    """A zip archive written by hand from `name: (packed bytes, crc, unpacked size, method)`,
+    so that its directory may disagree with its local headers (the overrides, by name)."""
+    local_names, central_sizes, offsets = local_names or {}, central_sizes or {}, offsets or {}
+    body, central = b"", b""
+    for name, (packed, crc, unpacked, method) in members.items():
+        offset = offsets.get(name, len(body))
+        local = local_names.get(name, name).encode()
+        if name not in offsets:
+            body += struct.pack(
+                "<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, len(packed), unpacked,
+                len(local), 0,
+            ) + local + packed  # fmt: skip
+        size, unpacked = central_sizes.get(name, (len(packed), unpacked))
+        central += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, 0, 0, crc, size, unpacked,
+            len(name), 0, 0, 0, 0, 0, offset,
+        ) + name.encode()  # fmt: skip
+    count = len(members)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(central), len(body), 0)
+    return body + central + end
+
+
+def stored(data: bytes) -> tuple[bytes, int, int, int]:
+    """A `zip_bytes` member kept as it is."""
+    return data, zlib.crc32(data), len(data), zipfile.ZIP_STORED
+
+
+def deflated(data: bytes) -> tuple[bytes, int, int, int]:
+    """A `zip_bytes` member compressed with deflate, as zip tools do."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush(), zlib.crc32(data), len(data), zipfile.ZIP_DEFLATED
+
+
+def deflated_zeros(size: int) -> tuple[bytes, int, int, int]:
+    """A deflate member of `size` zero bytes (a multiple of 16 MiB), built without holding them:
+    one fully flushed block repeated, about 1 KB in the file per MiB unpacked."""
+    chunk = bytes(16 << 20)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block, crc = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH), 0
+    for _ in range(size // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    end = zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+    return block * (size // len(chunk)) + end, crc, size, zipfile.ZIP_DEFLATED
+
+
+def zip_bomb_checkpoint(source: Path, target: Path) -> Path:
+    """`source` (a real checkpoint) plus two tensors of 2 GiB of zeros, re-zipped with deflate:
+    a 5 MB file that torch.load would inflate to 4 GiB. The tensors are saved small (1234 and
+    1235 bytes) and their sizes then raised in the pickle, so the test never holds 4 GiB."""
+    checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+    checkpoint["padding"] = [torch.zeros(n, dtype=torch.uint8) for n in (1234, 1235)]
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    two_gib = (1 << 31).to_bytes(5, "little")  # pickle's LONG1: 5 bytes, 2**31 positive
+    members = {}
+    with zipfile.ZipFile(buffer) as archive:
+        for entry in archive.infolist():
+            data = archive.read(entry)
+            if entry.filename.endswith("data.pkl"):
+                for small in (1234, 1235):  # BININT2 → LONG1, in the storage and the size
+                    data = data.replace(b"M" + struct.pack("<H", small), b"\x8a\x05" + two_gib)
+            zeros = len(data) in (1234, 1235) and not data.strip(b"\0")
+            members[entry.filename] = deflated_zeros(1 << 31) if zeros else deflated(data)
+    target.write_bytes(zip_bytes(members))
+    return target

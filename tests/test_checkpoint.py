@@ -1,15 +1,23 @@
-"""A crafted checkpoint whose unpickling would run code is refused, and its code never runs."""
+"""Crafted checkpoints are refused: code in the pickle never runs, a zip bomb is never unpacked,
+and weights that are not the network's are never loaded."""
 
 import os
+import zipfile
 
 import pytest
 import torch
 
-from mnist_cnn.checkpoint import CONFIG_KEY, SafeCheckpointIO, read_checkpoint
+from mnist_cnn.checkpoint import (
+    CONFIG_KEY,
+    CheckpointError,
+    SafeCheckpointIO,
+    build_model,
+    read_checkpoint,
+)
 from mnist_cnn.eval import evaluate
 from mnist_cnn.inference import load_classifier
 from mnist_cnn.train import train
-from tests.fixtures import compose_config, overrides
+from tests.fixtures import compose_config, overrides, peak_kib_all, zip_bomb_checkpoint
 
 
 class _RunsCode:
@@ -70,3 +78,75 @@ def test_refused_as_a_resume_checkpoint(crafted, tiny_data_dir, tmp_path):
         train(cfg)
     assert not marker.exists()
     assert not (run_dir / "metrics.json").exists()
+
+
+@pytest.mark.slow
+def test_a_zip_bomb_checkpoint_is_refused_by_every_command_in_bounded_memory(
+    checkpoint, tiny_data_dir, tmp_path
+):
+    bomb = zip_bomb_checkpoint(checkpoint, tmp_path / "bomb.ckpt")
+    with zipfile.ZipFile(bomb) as archive:  # what torch.load would unpack: 4 GiB from ~5 MB
+        assert sum(entry.file_size for entry in archive.infolist()) >= 4 << 30
+    assert bomb.stat().st_size < 8 << 20
+    data = [f"data.data_dir={tiny_data_dir}", "data.download=false", "trainer.accelerator=cpu"]
+    commands = {
+        "eval": ("eval.py", f"ckpt_path={bomb}", *data),
+        "predict": ("predict.py", f"ckpt_path={bomb}", f"inputs={tiny_data_dir}"),
+        "export": ("export.py", f"ckpt_path={bomb}", f"output={tmp_path / 'm.onnx'}"),
+        "resume": ("train.py", f"ckpt_path={bomb}", *data, "logger=none"),
+        "init_from": ("train.py", f"init_from={bomb}", *data, "logger=none"),
+    }
+    runs = [(*command, f"hydra.run.dir={tmp_path / name}") for name, command in commands.items()]
+    for name, (peak, output) in zip(commands, peak_kib_all(runs), strict=True):
+        key = "init_from" if name == "init_from" else "ckpt_path"
+        assert f"{key}={bomb}: entry 'archive/data.pkl' is compressed" in output, (name, output)
+        assert "Traceback" not in output, name
+        assert peak < 1536 << 10, f"{name} peaked at {peak >> 10} MiB refusing the bomb"
+
+
+def _tampered(checkpoint, tmp_path, change):
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    change(ckpt["state_dict"])
+    path = tmp_path / "tampered.ckpt"
+    torch.save(ckpt, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (
+            lambda w: w.update(extra=torch.zeros(3)),
+            r"not those of the network .* \(extra \['extra'\]\)",
+        ),
+        (lambda w: w.pop("net.classifier.2.bias"), r"\(missing \['net.classifier.2.bias'\]\)"),
+        (
+            lambda w: w.update({"net.classifier.2.weight": torch.zeros(10, 1601)}),
+            r"weight net.classifier.2.weight is \(10, 1601\), but the network its config "
+            r"builds has \(10, 1600\)",
+        ),
+    ],
+    ids=["extra", "missing", "reshaped"],
+)
+def test_weights_that_are_not_the_networks_are_refused_by_every_reader(
+    checkpoint, tiny_data_dir, tmp_path, change, match
+):
+    path = _tampered(checkpoint, tmp_path, change)
+    with pytest.raises(CheckpointError, match=match):
+        load_classifier(path)  # predict, and eval and export alike (build_model)
+    cfg = compose_config("eval", [f"ckpt_path={path}"], tmp_path / "eval")
+    with pytest.raises(CheckpointError, match=match):
+        evaluate(cfg)
+    with pytest.raises(CheckpointError, match=match):
+        SafeCheckpointIO().load_checkpoint(path)  # Lightning's resume and SLURM requeue
+    for setting in ("init_from", "ckpt_path"):
+        args = overrides(tiny_data_dir, f"{setting}={path}")
+        with pytest.raises(CheckpointError, match=f"{setting}={path}: refused: .*{match}"):
+            train(compose_config("train", args, tmp_path / setting))
+
+
+def test_a_real_checkpoint_loads_exactly_as_torch_load_does(checkpoint):
+    plain = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    checked = build_model(read_checkpoint(checkpoint), checkpoint).state_dict()
+    assert plain.keys() == checked.keys()
+    assert all(torch.equal(plain[key], checked[key]) for key in plain)

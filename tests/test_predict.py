@@ -2,6 +2,7 @@
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from PIL import Image, ImageOps
 
 from mnist_cnn.inference import load_classifier
 from mnist_cnn.inference.images import is_dark_on_light, to_mnist
-from tests.fixtures import NO_REAL_DIGITS, compose_config, read_metrics, run_cli
+from mnist_cnn.predict import run
+from tests.fixtures import NO_REAL_DIGITS, compose_config, read_metrics, run_cli, synthetic_digits
 
 
 def _write_pngs(images: torch.Tensor, labels: torch.Tensor, folder):
@@ -93,7 +95,7 @@ def test_idx_input_and_json_output(tiny_data_dir, checkpoint, tmp_path):
     from mnist_cnn.predict import expand, predict, write_rows
 
     idx = tiny_data_dir / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
-    results = predict(load_classifier(checkpoint), expand([str(idx)]))
+    results = predict(load_classifier(checkpoint), expand([str(idx)], max_files=10))
     assert len(results) == 300 and results[7].file == f"{idx}[7]"
     write_rows(results, tmp_path / "preds.json")
     rows = json.loads((tmp_path / "preds.json").read_text())
@@ -105,3 +107,56 @@ def test_idx_input_and_json_output(tiny_data_dir, checkpoint, tmp_path):
 def test_a_blank_page_is_predicted_not_refused(checkpoint):
     (result,) = load_classifier(checkpoint)(np.full((50, 40, 3), 255, dtype=np.uint8))
     assert result.error is None and 0.0 < result.confidence <= 1.0
+
+
+@pytest.fixture
+def digit_folder(t10k, tmp_path):
+    """digits/ holding three real (or generated) test digits as PNG files."""
+    images, labels = t10k if t10k is not None else synthetic_digits(3)
+    return _write_pngs(images[:3], labels[:3], tmp_path / "digits")
+
+
+def _predict(checkpoint, tmp_path, inputs, *extra):
+    cfg = compose_config(
+        "predict", [f"ckpt_path={checkpoint}", f"inputs={inputs}", *extra], tmp_path / "run"
+    )
+    return run(cfg)
+
+
+def test_one_path_needs_no_brackets_relative_dot_or_absolute(
+    digit_folder, checkpoint, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    first = sorted(digit_folder.iterdir())[0]
+    for given in (f"digits/{first.name}", f"./digits/{first.name}", str(first)):
+        (result,) = _predict(checkpoint, tmp_path, given)
+        assert Path(result.file) == Path(given) and result.error is None and result.prediction
+    assert [r.file for r in _predict(checkpoint, tmp_path, "digits")] == [
+        f"digits/{path.name}" for path in sorted(digit_folder.iterdir())
+    ]
+
+
+def test_a_folder_never_leads_outside_itself(digit_folder, checkpoint, tmp_path):
+    outside = tmp_path / "private"
+    outside.mkdir()
+    Image.new("L", (28, 28)).save(outside / "secret.png")
+    (digit_folder / "link.png").symlink_to(outside / "secret.png")
+    (digit_folder / "linked_folder").symlink_to(outside)
+    (digit_folder / "same.png").symlink_to(next(digit_folder.glob("0000_*.png")))  # inside
+    results = {Path(r.file).name: r for r in _predict(checkpoint, tmp_path, digit_folder)}
+    assert set(results) == {*(p.name for p in digit_folder.iterdir())}
+    for name in ("link.png", "linked_folder"):
+        assert results[name].error.startswith(f"a link to {outside}"), results[name]
+        assert results[name].prediction is None
+    assert results["same.png"].error is None  # a link that stays inside is read
+    assert sum(r.error is None for r in results.values()) == 4
+
+
+def test_a_folder_of_too_many_files_is_refused_before_any_is_read(checkpoint, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for number in range(6):
+        (folder / f"{number}.png").write_bytes(b"never read")
+    with pytest.raises(ValueError, match=rf"inputs: {folder} holds more than max_files=5 files"):
+        _predict(checkpoint, tmp_path, folder, "max_files=5")
+    assert len(_predict(checkpoint, tmp_path, folder, "max_files=6")) == 6  # all refused: not PNG

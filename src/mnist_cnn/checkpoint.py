@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from mnist_cnn.archive import ArchiveError, NotAnArchiveError, read_zip
 from mnist_cnn.models.module import MnistLitModule
 from mnist_cnn.stored_config import (
     RUN_ONLY,
@@ -26,6 +28,15 @@ from mnist_cnn.stored_config import (
 from mnist_cnn.utils.io import write_bytes_atomic
 
 CONFIG_KEY = "mnist_cnn_config"
+# What torch.save writes into its zip archive (torch 1.6-2.14), under one folder named after the
+# file: the pickle, its storages data/0, data/1, ... and a few small records, all stored.
+TORCH_ENTRIES = re.compile(
+    r"[^/]+/(data\.pkl|data/\d+|\.format_version|\.storage_alignment|byteorder|version"
+    r"|\.data/serialization_id|\.data/version)"
+)
+# This project's checkpoints are about 0.4 MB (wide networks a few MB); a larger file is refused
+# before it is read. A fork with bigger networks raises it here.
+MAX_CHECKPOINT_BYTES = 1 << 30
 
 
 class CheckpointError(ValueError):
@@ -49,34 +60,82 @@ class StoreConfig(L.Callback):
         checkpoint[CONFIG_KEY] = self.config
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
+def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict[str, Any]:
     """Load a checkpoint safely (tensors and plain data only), check it is one of ours and
-    validate its stored config; nothing named in the file is imported or called."""
+    validate its stored config and weights; nothing named in the file is imported or called.
+    Errors name the setting `key` that gave the path."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"ckpt_path={path}: no such file. Point ckpt_path at a .ckpt file, e.g. "
+            f"{key}={path}: no such file. Point {key} at a .ckpt file, e.g. "
             f"outputs/train/runs/<run>/checkpoints/last.ckpt."
         )
+    data = check_archive(path, key)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # unpickling errors come in many types
         raise CheckpointError(
-            f"ckpt_path={path}: not a loadable checkpoint ({type(err).__name__}: {err}). Only "
+            f"{key}={path}: not a loadable checkpoint ({type(err).__name__}: {err}). Only "
             f"checkpoints holding tensors and plain data are accepted."
         ) from err
     if not isinstance(checkpoint, dict) or CONFIG_KEY not in checkpoint:
         raise CheckpointError(
-            f"ckpt_path={path}: not an mnist-cnn checkpoint (no '{CONFIG_KEY}' entry). Use a "
+            f"{key}={path}: not an mnist-cnn checkpoint (no '{CONFIG_KEY}' entry). Use a "
             f"checkpoint written by train.py."
         )
-    validate_stored(checkpoint[CONFIG_KEY], path)
-    if not isinstance(checkpoint.get("state_dict"), dict):
-        raise CheckpointError(f"ckpt_path={path}: refused: it holds no state_dict of weights.")
+    check_contents(checkpoint, path, key)
     return checkpoint
 
 
-def validate_stored(config: Any, path: str | Path) -> None:
+def check_archive(path: str | Path, key: str = "ckpt_path") -> bytes:
+    """The bytes of `path` if it is the zip archive torch.save writes (entries stored and named
+    as written, within the size bound); else refused, before torch.load reads any of it."""
+    try:
+        return read_zip(path, TORCH_ENTRIES, MAX_CHECKPOINT_BYTES)
+    except NotAnArchiveError as err:
+        raise CheckpointError(
+            f"{key}={err}, so not a checkpoint: train.py writes .ckpt files as the zip "
+            f"archives of torch.save (a file from torch < 1.6 is not read either)."
+        ) from None
+    except ArchiveError as err:
+        raise CheckpointError(f"{key}={err}. Nothing in it was loaded.") from None
+
+
+def check_contents(checkpoint: dict[str, Any], path: str | Path, key: str = "ckpt_path") -> None:
+    """A checkpoint's stored config must be one train.py writes, with a state_dict beside it."""
+    validate_stored(checkpoint[CONFIG_KEY], path, key)
+    if not isinstance(checkpoint.get("state_dict"), dict):
+        raise CheckpointError(f"{key}={path}: refused: it holds no state_dict of weights.")
+
+
+def check_weights(weights: dict[str, Any], expected: dict[str, torch.Tensor], where: str) -> None:
+    """Refuse weights that are not exactly `expected`'s: every key, no other, each of its
+    shape (before any is loaded into a model)."""
+    extra, missing = sorted(set(weights) - set(expected)), sorted(set(expected) - set(weights))
+    if extra or missing:
+        found = f"extra {extra[:5]}" if extra else f"missing {missing[:5]}"
+        raise CheckpointError(
+            f"{where}: refused: its weights are not those of the network its config builds "
+            f"({found}). Use a checkpoint written by train.py for this network."
+        )
+    for name, tensor in expected.items():
+        value = weights[name]
+        if not isinstance(value, torch.Tensor) or value.shape != tensor.shape:
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise CheckpointError(
+                f"{where}: refused: weight {name} is {shape}, but the network its config "
+                f"builds has {tuple(tensor.shape)} there."
+            )
+
+
+def _built_module(checkpoint: dict[str, Any], where: str) -> MnistLitModule:
+    try:
+        return build_module(checkpoint[CONFIG_KEY])
+    except (StoredConfigError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{where}: refused: {err}") from None
+
+
+def validate_stored(config: Any, path: str | Path, key: str = "ckpt_path") -> None:
     """Refuse a stored config that is not the plain data train.py writes, naming the key path."""
     try:
         validate(config)
@@ -89,7 +148,7 @@ def validate_stored(config: Any, path: str | Path) -> None:
             if legacy
             else "Only configs written by train.py are accepted; nothing in it was run."
         )
-        raise CheckpointError(f"ckpt_path={path}: refused: {err}. {advice}") from None
+        raise CheckpointError(f"{key}={path}: refused: {err}. {advice}") from None
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
@@ -113,9 +172,17 @@ class SafeCheckpointIO(TorchCheckpointIO):
         map_location: Callable | None = lambda storage, loc: storage,
         weights_only: bool | None = None,
     ) -> dict[str, Any]:
-        checkpoint = super().load_checkpoint(path, map_location=map_location, weights_only=True)
-        if CONFIG_KEY in checkpoint:  # e.g. ckpt_path=last, resolved and read by Lightning
-            validate_stored(checkpoint[CONFIG_KEY], path)
+        if "://" in str(path):  # remote storage: Lightning's own reader (fsspec)
+            checkpoint = super().load_checkpoint(path, map_location, weights_only=True)
+        else:  # e.g. ckpt_path=last or hpc, found by Lightning itself
+            data = check_archive(path)
+            checkpoint = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+        if CONFIG_KEY in checkpoint:
+            check_contents(checkpoint, path)
+            where = f"ckpt_path={path}"
+            check_weights(
+                checkpoint["state_dict"], _built_module(checkpoint, where).state_dict(), where
+            )
         return checkpoint
 
 
@@ -124,7 +191,7 @@ def check_same_network(
 ) -> dict[str, Any]:
     """Read a checkpoint safely; refuse one of another network (model.net differs in a key not in
     `ignore`), naming `key`, what differs and the fix."""
-    checkpoint = read_checkpoint(path)
+    checkpoint = read_checkpoint(path, key)
     saved = checkpoint[CONFIG_KEY]["model"]["net"]
     differ = sorted(
         k
@@ -149,6 +216,8 @@ def _override(value: Any) -> str:
 def check_resumable(ckpt_path: str | Path, net_config: dict[str, Any]) -> None:
     """Refuse, before any work, a resume checkpoint that is unsafe, not ours or another network."""
     checkpoint = check_same_network(ckpt_path, net_config)
+    where = f"ckpt_path={ckpt_path}"
+    check_weights(checkpoint["state_dict"], _built_module(checkpoint, where).state_dict(), where)
     if "optimizer_states" not in checkpoint:
         raise CheckpointError(
             f"ckpt_path={ckpt_path}: weights only (imported, e.g. by from_keras.py), no training "
@@ -164,6 +233,9 @@ def init_weights(model: MnistLitModule, path: str | Path, net_config: dict[str, 
     """Start a new run from a checkpoint's network weights (trained or imported); the optimizer,
     epoch count and best accuracy start fresh, unlike a resume with ckpt_path."""
     checkpoint = check_same_network(path, net_config, "init_from", INIT_FROM_MAY_DIFFER)
+    # The whole state_dict against the run's module (the network's weights and the module's own
+    # state), though only the network's weights are taken.
+    check_weights(checkpoint["state_dict"], model.state_dict(), f"init_from={path}")
     weights = {
         key.removeprefix("net."): value
         for key, value in checkpoint["state_dict"].items()
@@ -172,12 +244,14 @@ def init_weights(model: MnistLitModule, path: str | Path, net_config: dict[str, 
     model.net.load_state_dict(weights)
 
 
-def build_model(checkpoint: dict[str, Any]) -> MnistLitModule:
-    """The model of a checkpoint already read with `read_checkpoint`, in eval mode: built from
-    registered classes only, with no optimizer or scheduler."""
+def build_model(checkpoint: dict[str, Any], path: str | Path) -> MnistLitModule:
+    """The model of a checkpoint already read from `path` with `read_checkpoint`, in eval mode:
+    built from registered classes only, with no optimizer or scheduler."""
+    where = f"ckpt_path={path}"
+    model = _built_module(checkpoint, where)
+    check_weights(checkpoint["state_dict"], model.state_dict(), where)
     try:
-        model = build_module(checkpoint[CONFIG_KEY])
         model.load_state_dict(checkpoint["state_dict"])
-    except (StoredConfigError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"checkpoint refused: {err}") from None
+    except RuntimeError as err:  # e.g. a dtype that cannot be copied into the weights
+        raise CheckpointError(f"{where}: refused: {err}") from None
     return model.eval()

@@ -30,7 +30,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     settings, warning = checkpoint_data(
         checkpoint, cfg.ckpt_path, overrides, cfg.get("allow_other_data", False)
     )
-    model = build_model(checkpoint)
+    model = build_model(checkpoint, cfg.ckpt_path)
     datamodule = datamodule_for(settings, overrides)
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = instantiate(

@@ -42,7 +42,7 @@ def export(
         raise ValueError(f"format={format}: choose one of {', '.join(FORMATS)}.")
     checkpoint = read_checkpoint(ckpt_path)
     settings, _ = checkpoint_data(checkpoint, ckpt_path, data, allow_other_data)
-    model = build_model(checkpoint)
+    model = build_model(checkpoint, ckpt_path)
     names = resolve_class_names(settings.get("class_names"), model.net.num_classes)
     output = Path(output) if output else Path(ckpt_path).with_suffix(FORMATS[format])
     output.parent.mkdir(parents=True, exist_ok=True)

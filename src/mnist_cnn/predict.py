@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -18,18 +21,51 @@ from mnist_cnn.utils.io import write_json
 COLUMNS = ("file", "prediction", "index", "confidence", "top3", "error")
 
 
-def expand(inputs: list[str]) -> list[Path]:
-    """Files as given; folders → their PNG/JPEG/IDX files, sorted."""
-    paths = []
-    for item in inputs:
+@dataclass(frozen=True)
+class Refused:
+    """An input refused while its folder was listed (a link out of the folder), and why."""
+
+    path: Path
+    reason: str
+
+
+def expand(inputs: str | Sequence[str], max_files: int) -> list[Path | Refused]:
+    """Files as given (a plain string is one input); folders → their PNG/JPEG/IDX files, sorted.
+
+    A folder is walked without leaving it: a link inside it to an image or a folder outside
+    it is Refused (its row says so), and links to folders are never followed. A folder holding
+    more than `max_files` files is refused before any is read.
+    """
+    paths: list[Path | Refused] = []
+    for item in [inputs] if isinstance(inputs, str) else inputs:
         path = Path(item)
         if path.is_dir():
-            paths += sorted(p for p in path.rglob("*") if p.is_file() and _is_known(p))
+            paths += _folder(path, max_files)
         elif path.exists():
             paths.append(path)
         else:
             raise FileNotFoundError(f"inputs: {path} does not exist; give image files or folders.")
     return paths
+
+
+def _folder(folder: Path, max_files: int) -> list[Path | Refused]:
+    found, root = [], folder.resolve()
+    for parent, folders, files in os.walk(folder):  # never follows links to folders
+        for name in sorted(files) + sorted(f for f in folders if (Path(parent) / f).is_symlink()):
+            found.append(Path(parent) / name)
+            if len(found) > max_files:
+                raise ValueError(
+                    f"inputs: {folder} holds more than max_files={max_files} files (found while "
+                    f"listing, before reading any); give a smaller folder or raise max_files."
+                )
+    kept: list[Path | Refused] = []
+    for path in sorted(found):
+        outside = path.is_symlink() and not path.resolve().is_relative_to(root)
+        if outside and (path.is_dir() or _is_known(path)):
+            kept.append(Refused(path, f"a link to {path.resolve()}, outside the folder {folder}"))
+        elif not outside and path.is_file() and _is_known(path):
+            kept.append(path)
+    return kept
 
 
 def _is_known(path: Path) -> bool:
@@ -40,10 +76,14 @@ def _is_idx(path: Path) -> bool:
     return "-ubyte" in path.name or path.suffix == ".idx"
 
 
-def predict(classifier: Classifier, paths: list[Path]) -> list[Prediction]:
+def predict(classifier: Classifier, paths: list[Path | Refused]) -> list[Prediction]:
     """One row per image, in input order; an IDX file gives one row per image it holds."""
     names, digits = [], []
     for path in paths:
+        if isinstance(path, Refused):  # while listing its folder
+            names.append(str(path.path))
+            digits.append(ImageError(path.reason))
+            continue
         if not _is_idx(path):
             names.append(str(path))
             digits.append(classifier.prepare(path))
@@ -93,9 +133,9 @@ def print_table(results: list[Prediction]) -> None:
         print(f"{result.file:<{width}}  {prediction:<12}{confidence:>10}  {top3}")
 
 
-@entry_point("predict")
-def main(cfg: DictConfig) -> None:
-    """classify images, print a table, optionally write it."""
+def run(cfg: DictConfig) -> list[Prediction]:
+    """Predict `cfg.inputs` with `cfg.ckpt_path`; write the rows to `cfg.output` if set."""
+    paths = expand(cfg.inputs if isinstance(cfg.inputs, str) else list(cfg.inputs), cfg.max_files)
     classifier = load_classifier(
         cfg.ckpt_path,
         OmegaConf.to_container(cfg.data, resolve=True),
@@ -104,9 +144,16 @@ def main(cfg: DictConfig) -> None:
         invert=cfg.invert,
         max_pixels=cfg.max_pixels,
     )
-    results = predict(classifier, expand(list(cfg.inputs)))
+    results = predict(classifier, paths)
     if cfg.output:
         write_rows(results, Path(cfg.output))
+    return results
+
+
+@entry_point("predict")
+def main(cfg: DictConfig) -> None:
+    """classify images, print a table, optionally write it."""
+    results = run(cfg)
     print_table(results)
     failed = [result for result in results if result.error]
     if failed:

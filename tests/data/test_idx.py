@@ -1,7 +1,5 @@
 import gzip
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ from omegaconf import OmegaConf
 from mnist_cnn.checkpoint import CONFIG_KEY
 from mnist_cnn.data.idx import IDXError, load_split, read_idx
 from mnist_cnn.stored_config import stored_config
-from tests.fixtures import REPO, compose_config, synthetic_digits, write_dataset, write_idx
+from tests.fixtures import compose_config, peak_kib, synthetic_digits, write_dataset, write_idx
 
 
 @pytest.mark.parametrize("name", ["x-ubyte", "x-ubyte.gz"])
@@ -95,24 +93,6 @@ def test_plain_file_size_is_checked_before_reading(tmp_path):
         read_idx(path)
 
 
-def _peak_kib(script: str, *args: str) -> tuple[int, str]:
-    """Run a launcher as a user would; its own peak resident memory (KiB) and its output."""
-    # VmHWM belongs to the new process alone: ru_maxrss survives execve, and subprocess starts
-    # children with vfork, so it would report pytest's own peak instead.
-    code = (
-        "import atexit, re, runpy, sys\n"
-        "atexit.register(lambda: print('PEAK_KIB', re.search(r'VmHWM:\\s*(\\d+)', "
-        "open('/proc/self/status').read())[1], file=sys.stderr))\n"
-        f"sys.argv = {[script, *args]!r}\n"
-        f"runpy.run_path({str(REPO / script)!r}, run_name='__main__')\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode != 0
-    return int(result.stderr.rsplit("PEAK_KIB", 1)[1].split()[0]), result.stdout + result.stderr
-
-
 @pytest.mark.slow
 def test_gzip_bomb_is_refused_by_train_and_predict_within_1_gib(tmp_path):
     # Importing torch (a CUDA build) and Lightning takes ~0.75 GiB here, so besides the 1 GiB
@@ -131,15 +111,15 @@ def test_gzip_bomb_is_refused_by_train_and_predict_within_1_gib(tmp_path):
     reader.write_text(
         "import sys\nfrom mnist_cnn.data.idx import read_idx\nread_idx(sys.argv[1])\n"
     )
-    peak, output = _peak_kib(str(reader), str(bomb))
+    peak, output = peak_kib(str(reader), str(bomb))
     assert "(truncated or padded)" in output
     assert peak < 1 << 20, f"reading the bomb peaked at {peak / 1024:.0f} MiB"
     train = ["data.download=false", "logger=none", "trainer.accelerator=cpu"]
-    peak, output = _peak_kib(
+    peak, output = peak_kib(
         "train.py", f"data.data_dir={tmp_path}", *train, f"hydra.run.dir={tmp_path / 'run'}"
     )
     assert f"{bomb}: 48088592+ bytes, but its header (60000, 28, 28) needs 47040016" in output
-    baseline, _ = _peak_kib(
+    baseline, _ = peak_kib(
         "train.py", f"data.data_dir={tmp_path / 'small'}", *train, f"hydra.run.dir={tmp_path / 'r'}"
     )
     assert peak < 1 << 20, f"train.py peaked at {peak / 1024:.0f} MiB"
@@ -149,9 +129,9 @@ def test_gzip_bomb_is_refused_by_train_and_predict_within_1_gib(tmp_path):
     config = stored_config(OmegaConf.to_container(cfg, resolve=True))
     torch.save({CONFIG_KEY: config, "state_dict": instantiate(cfg.model).state_dict()}, ckpt)
     predict = [f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path / 'p'}"]
-    peak, output = _peak_kib("predict.py", *predict, f"inputs=[{bomb}]")
+    peak, output = peak_kib("predict.py", *predict, f"inputs=[{bomb}]")
     assert "refused: " in output and "(truncated or padded)" in output
-    baseline, _ = _peak_kib(
+    baseline, _ = peak_kib(
         "predict.py", *predict, f"inputs=[{small_bad / 'train-images-idx3-ubyte'}]"
     )
     assert peak < 1 << 20, f"predict.py peaked at {peak / 1024:.0f} MiB"

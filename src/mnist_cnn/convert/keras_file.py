@@ -9,6 +9,7 @@ sizes are checked before bytes are read, and arrays must be plain float datasets
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import h5py
 
+from mnist_cnn.archive import ZIP_MAGIC, ArchiveError, check_zip
 from mnist_cnn.convert.keras_config import (
     MAX_CONFIG_BYTES,
     KerasFileError,
@@ -25,9 +27,11 @@ from mnist_cnn.convert.keras_config import (
 )
 from mnist_cnn.convert.keras_h5 import attach_keras3_weights, read_h5_file
 
-ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 # Far above any MnistCNN (the keras.io model's files are 0.17 MB), far below a memory problem.
 MAX_FILE_BYTES = 256 * 2**20
+# What Keras 3's model.save writes into a .keras archive (checked on 3.15).
+KERAS_ENTRIES = re.compile(r"config\.json|metadata\.json|model\.weights\.h5|assets(/[^/]+)+")
 
 
 def read_keras_file(path: str | Path) -> KerasModel:
@@ -64,6 +68,15 @@ def _guarded(path: Path, read: Any) -> KerasModel:
 
 
 def _read_archive(path: Path) -> KerasModel:
+    try:
+        # Keras stores its entries, but a re-zipped file may deflate them: each is still read
+        # only up to its limit below.
+        check_zip(path, KERAS_ENTRIES, MAX_FILE_BYTES, stored_only=False)
+    except ArchiveError as err:
+        raise KerasFileError(
+            f"{err}, so not a .keras archive as Keras writes it. Save the model again in Keras "
+            f"with model.save('model.keras')."
+        ) from None
     try:
         with zipfile.ZipFile(path) as archive:
             config = parse_json(path, _member(path, archive, "config.json", MAX_CONFIG_BYTES))

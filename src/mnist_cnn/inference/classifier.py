@@ -122,7 +122,7 @@ def load_classifier(
     if path.suffix == ".onnx":
         return onnx_classifier(path, data, allow_other_data, **options)
     checkpoint = read_checkpoint(path)
-    model = build_model(checkpoint)
+    model = build_model(checkpoint, path)
     settings, _ = checkpoint_data(checkpoint, path, data, allow_other_data)
     return Classifier(
         lambda images: model.predict_step(images, 0),
