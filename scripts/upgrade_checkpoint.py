@@ -13,9 +13,8 @@ from pathlib import Path
 
 import torch
 
-from mnist_cnn.checkpoint import CONFIG_KEY, check_archive, check_contents
+from mnist_cnn.checkpoint import CONFIG_KEY, check_archive, check_contents, write_checkpoint
 from mnist_cnn.stored_config import stored_config
-from mnist_cnn.utils.io import write_bytes_atomic
 
 
 def upgrade(old: Path, new: Path) -> Path:
@@ -26,9 +25,7 @@ def upgrade(old: Path, new: Path) -> Path:
         raise SystemExit(f"{old}: not an mnist-cnn checkpoint (no '{CONFIG_KEY}' entry).")
     checkpoint[CONFIG_KEY] = stored_config(checkpoint[CONFIG_KEY])
     check_contents(checkpoint, old)  # the same checks every reader makes
-    buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
-    write_bytes_atomic(new, buffer.getvalue())
+    write_checkpoint(checkpoint, new)
     return new
 
 

@@ -4,9 +4,7 @@ several tests look at (helpers are in tests/fixtures.py)."""
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -15,12 +13,8 @@ from tests.fixtures import (
     NO_REAL_DIGITS,
     REAL_DIGITS_ENV,
     REAL_DIGITS_OPTION,
-    REPO,
-    SLURM_TESTS_ENV,
     T10K_DIR,
-    channels_last,
     compose_config,
-    keras_io_convnet,
     real_digits,
     run_cli,
     synthetic_digits,
@@ -98,60 +92,3 @@ def trained_run(tiny_data_dir, tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def checkpoint(trained_run) -> Path:
     return Path(trained_run[1]["best_checkpoint"])
-
-
-@pytest.fixture(scope="session")
-def keras_mnist(t10k, tmp_path_factory):
-    """The keras.io MNIST convnet (Keras 3, torch backend) trained 32 steps on real digits and
-    saved as .keras, .weights.h5 and legacy .h5; with its predictions on 500 held-out digits and
-    a small MNIST folder (600 training images, those 500 as test set) for our side."""
-    if t10k is None:
-        pytest.skip(NO_REAL_DIGITS)
-    os.environ["KERAS_BACKEND"] = "torch"  # before the first import of keras
-    keras = pytest.importorskip("keras")
-    images, labels = t10k
-    keras.utils.set_random_seed(0)
-    model = keras_io_convnet()
-    model.fit(channels_last(images[:4096]), labels[:4096].numpy(), batch_size=128, verbose=0)
-    root = tmp_path_factory.mktemp("keras_mnist")
-    files = {kind: root / f"model{kind}" for kind in (".keras", ".weights.h5", ".h5")}
-    model.save(files[".keras"])
-    model.save_weights(files[".weights.h5"])
-    model.save(files[".h5"])  # legacy HDF5: Keras 3.15 still writes it (with a warning)
-    test_images, test_labels = images[9500:], labels[9500:]
-    data_dir = write_dataset(
-        root / "data", (images[4096:4696], labels[4096:4696]), (test_images, test_labels)
-    )
-    x_test = channels_last(test_images)
-    return SimpleNamespace(
-        model=model,
-        files=files,
-        data_dir=data_dir,
-        test_images=test_images,
-        probabilities=model.predict(x_test, verbose=0),
-        accuracy=model.evaluate(x_test, test_labels.numpy(), verbose=0, return_dict=True)[
-            "accuracy"
-        ],
-    )
-
-
-@pytest.fixture(scope="session")
-def slurm_partition():
-    """A real one-node SLURM cluster's partition, only where asked for (MNIST_CNN_SLURM_TESTS=1,
-    as .ci/run sets): scripts/local_slurm.sh then installs and starts one (as root) if none
-    answers, shut down after the session. Otherwise, or when it fails, skips saying why."""
-    if os.environ.get(SLURM_TESTS_ENV) != "1":
-        pytest.skip(
-            f"real-SLURM tests are opt-in: {SLURM_TESTS_ENV}=1 runs them (as root they install "
-            f"Debian's slurmctld, slurmd and munge with apt and start a one-node cluster)"
-        )
-    script = REPO / "scripts" / "local_slurm.sh"
-    munge_was_up = subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode == 0
-    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        pytest.skip(f"no SLURM cluster: {result.stderr.strip()}")
-    yield "debug"
-    if result.stdout.strip() == "started":  # one that ran before the session stays up
-        subprocess.run(["scontrol", "shutdown"], capture_output=True, timeout=60)
-        if not munge_was_up:
-            subprocess.run(["pkill", "-x", "munged"], capture_output=True, timeout=60)

@@ -1,9 +1,9 @@
 """Helpers shared by the tests (pytest fixtures live in conftest.py): real and generated MNIST
-files on disk, running the launchers as a user would, and comparing runs."""
+files on disk, running the launchers as a user would, and comparing runs. The writers of MNIST
+files and generated digits live in the package (mnist_cnn.data), for the benchmark too."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import socket
@@ -18,8 +18,12 @@ from pathlib import Path
 
 import torch
 
-from mnist_cnn.data.idx import FILES, load_split
-from mnist_cnn.launch.config import compose_config
+# Helpers of the package the tests use as they are, named here so that tests import from one place.
+from mnist_cnn.cli import compose_config as compose_config
+from mnist_cnn.data.idx import load_split
+from mnist_cnn.data.idx import write_dataset as write_dataset
+from mnist_cnn.data.idx import write_idx as write_idx
+from mnist_cnn.data.synthetic import synthetic_digits as synthetic_digits
 
 REPO = Path(__file__).resolve().parents[1]
 # The official MNIST test set (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, .gz or not): laid
@@ -32,52 +36,12 @@ NO_REAL_DIGITS = (
     f"to a folder holding the t10k IDX files (default {T10K_DIR})"
 )
 
-# The real-SLURM tests install system packages as root, so they run only where this is "1".
-SLURM_TESTS_ENV = "MNIST_CNN_SLURM_TESTS"
-
 Split = tuple[torch.Tensor, torch.Tensor]  # images (N, 1, 28, 28) uint8, labels (N,) int64
 
 
 def real_digits(t10k_dir: str | Path) -> Split:
     """The official 10,000 test digits from a folder holding the t10k IDX files."""
     return load_split(t10k_dir, "test")
-
-
-def synthetic_digits(count: int, seed: int = 0, num_classes: int = 10) -> Split:
-    """Noisy copies of one random stroke pattern per class: learnable, but not MNIST."""
-    generator = torch.Generator().manual_seed(seed)
-    templates = (
-        torch.rand(num_classes, 1, 28, 28, generator=torch.Generator().manual_seed(1234)) > 0.8
-    )
-    labels = torch.randint(0, num_classes, (count,), generator=generator)
-    noise = torch.rand(count, 1, 28, 28, generator=generator) * 0.6
-    images = (templates[labels].float() * 0.7 + noise).clamp(0, 1).mul(255).to(torch.uint8)
-    return images, labels
-
-
-def write_dataset(root: str | Path, train: Split, test: Split, dataset: str = "MNIST") -> Path:
-    """Write train and test splits as `<root>/<dataset>/raw/*-ubyte`; returns `root`."""
-    raw_dir = Path(root) / dataset / "raw"
-    for split, (images, labels) in (("train", train), ("test", test)):
-        image_name, label_name = FILES[split]
-        write_idx(raw_dir / image_name, images.squeeze(1))
-        write_idx(raw_dir / label_name, labels)
-    return Path(root)
-
-
-def write_idx(path: str | Path, data: torch.Tensor) -> Path:
-    """Write a uint8 tensor as an IDX file (gzip when `path` ends in .gz)."""
-    path = Path(path)
-    data = data.to(torch.uint8).contiguous()
-    header = bytes([0, 0, 0x08, data.ndim]) + struct.pack(f">{data.ndim}I", *data.shape)
-    payload = header + data.numpy().tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".gz":
-        with gzip.open(path, "wb") as f:
-            f.write(payload)
-    else:
-        path.write_bytes(payload)
-    return path
 
 
 def run_cli(script: str, *overrides: str, cwd: Path = REPO, timeout: float = 300):
@@ -189,34 +153,6 @@ def assert_same_weights(a: Path, b: Path) -> None:
     assert wa.keys() == wb.keys()
     different = [k for k in wa if not torch.equal(wa[k], wb[k])]
     assert not different, f"weights differ in {different}"
-
-
-def keras_io_convnet():
-    """The keras.io MNIST convnet, compiled as there (set KERAS_BACKEND before calling)."""
-    import keras  # not at import time: the caller chooses the backend first
-
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(), keras.layers.Dropout(0.5),
-        keras.layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    return model
-
-
-def channels_last(images: torch.Tensor):
-    """uint8 (N, 1, 28, 28) digits as Keras takes them: float32 (N, 28, 28, 1) in [0, 1]."""
-    return (images.permute(0, 2, 3, 1).float() / 255).numpy()
-
-
-def import_keras_file(keras_model: Path, output: Path, *overrides: str) -> dict:
-    """`python from_keras.py keras_model=... output=... overrides`, in this process."""
-    from mnist_cnn.from_keras import import_keras
-
-    args = [f"keras_model={keras_model}", f"output={output}", *overrides]
-    return import_keras(compose_config("from_keras", args, output.parent / "run"))
 
 
 # Two epochs of 3 batches: enough for a per-epoch history, small enough to take seconds.

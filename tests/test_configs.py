@@ -6,7 +6,7 @@ import torch
 from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 
-from mnist_cnn.launch.config import CONFIG_DIR, instantiate_group
+from mnist_cnn.cli import CONFIG_DIR, instantiate_group
 from tests.fixtures import compose_config
 
 

@@ -1,13 +1,9 @@
-"""Each library internal in mnist_cnn.private_apis still exists and still means what we use it
-for; a failure names the internal and the library version that moved it."""
+"""Each library internal of the core (mnist_cnn.private_apis) still exists and still means what
+we use it for; a failure names the internal and the library version that moved it."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import os
 import re
-import subprocess
 from importlib.metadata import version
 
 import lightning as L
@@ -17,44 +13,6 @@ from lightning.pytorch.demos.boring_classes import BoringModel
 
 from mnist_cnn import private_apis as api
 from tests.fixtures import REPO
-
-
-def test_lightning_asks_hydra_subprocess_cmd_for_each_ddp_process():
-    moved = api.moved("lightning", "_hydra_subprocess_cmd")
-    assert list(inspect.signature(api.hydra_subprocess_cmd()).parameters) == ["local_rank"], moved
-    launcher = importlib.import_module(api._LAUNCHER)._SubprocessScriptLauncher
-    # Looked up as a module global at launch time, so replacing it there takes effect.
-    assert "_hydra_subprocess_cmd(local_rank)" in inspect.getsource(launcher), moved
-
-
-def test_set_hydra_subprocess_cmd_replaces_lightnings(monkeypatch):
-    module = importlib.import_module(api._LAUNCHER)
-    monkeypatch.setattr(module, "_hydra_subprocess_cmd", module._hydra_subprocess_cmd)
-
-    def command(local_rank: int):
-        return ["true"], "."
-
-    api.set_hydra_subprocess_cmd(command)
-    assert api.hydra_subprocess_cmd() is command
-
-
-def test_the_ddp_watchdog_keeps_its_processes_in_a_list():
-    processes: list = []
-    observer = api.child_process_observer()(main_pid=os.getpid(), child_processes=processes)
-    assert api.watched_processes(observer) is processes
-
-
-def test_the_patched_watchdog_ends_the_other_processes_and_spares_this_one(monkeypatch):
-    observer_class = api.child_process_observer()
-    monkeypatch.setattr(observer_class, "_terminate_all", observer_class._terminate_all)
-    api.watchdog_spares_this_process()
-    failed = subprocess.Popen(["false"])
-    failed.wait()
-    peer = subprocess.Popen(["sleep", "60"])
-    observer = observer_class(main_pid=os.getpid(), child_processes=[failed, peer])
-    assert observer._run() is True, api.moved("lightning", "_ChildProcessObserver._run")
-    # Unpatched, Lightning would have SIGKILLed this very process (pytest) by now.
-    assert peer.wait(timeout=10) == -9, api.moved("lightning", "_ChildProcessObserver._run")
 
 
 def test_a_failed_hydra_job_keeps_its_exception():
@@ -86,9 +44,14 @@ def test_the_unrepeated_sampler_gives_each_sample_to_one_rank_without_padding():
     assert ranks == [[0, 2, 4], [1, 3]], api.moved("lightning", "lightning.pytorch.overrides")
 
 
+def test_the_cpu_bf16_check_still_finds_torchs_private_op():
+    name = "torch.ops.mkldnn._is_mkldnn_bf16_supported"
+    assert isinstance(api.cpu_bf16_supported(), bool), api.moved("torch", name)
+
+
 def test_a_moved_internal_fails_naming_it_and_the_version():
     with pytest.raises(api.PrivateAPIMoved) as raised:
-        api._lookup("lightning", api._LAUNCHER, "_no_such_name")
+        api.lookup("lightning", "lightning.pytorch", "_no_such_name")
     assert str(raised.value).startswith(f"Lightning {version('lightning')} moved `_no_such_name`")
     assert "see src/mnist_cnn/private_apis.py" in str(raised.value)
 

@@ -15,10 +15,10 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from mnist_cnn.checkpoint import CONFIG_KEY, CheckpointError
+from mnist_cnn.cli import CONFIG_DIR
 from mnist_cnn.eval import evaluate
 from mnist_cnn.export import export
 from mnist_cnn.inference import load_classifier
-from mnist_cnn.launch.config import CONFIG_DIR
 from mnist_cnn.stored_config import stored_config, validate
 from mnist_cnn.train import train
 from tests.fixtures import compose_config, run_cli
@@ -176,7 +176,7 @@ def test_the_traps_are_real(traps):
 
 def test_unregistered_network_says_how_to_register_it(legit, traps):
     config = _cases(traps)["unregistered class"][0](copy.deepcopy(legit[0]))
-    with pytest.raises(ValueError, match=r"Register its class in NETWORKS in models/__init__\.py"):
+    with pytest.raises(ValueError, match=r"Add its class to models/registry\.py"):
         validate(config)
 
 

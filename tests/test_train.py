@@ -96,4 +96,5 @@ def test_console_scripts_find_the_configs_from_any_directory(script, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"task_name: {script.removeprefix('mnist-').replace('-', '_')}" in result.stdout
-    assert "_target_: mnist_cnn.models.MnistLitModule" in result.stdout or script != "mnist-train"
+    module = "_target_: mnist_cnn.models.module.MnistLitModule"
+    assert module in result.stdout or script != "mnist-train"

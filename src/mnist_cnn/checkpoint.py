@@ -17,6 +17,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from mnist_cnn.archive import ArchiveError, NotAnArchiveError, read_zip
+from mnist_cnn.atomic import write_bytes_atomic
 from mnist_cnn.models.module import MnistLitModule
 from mnist_cnn.stored_config import (
     RUN_ONLY,
@@ -25,7 +26,6 @@ from mnist_cnn.stored_config import (
     stored_config,
     validate,
 )
-from mnist_cnn.utils.io import write_bytes_atomic
 
 CONFIG_KEY = "mnist_cnn_config"
 # What torch.save writes into its zip archive (torch 1.6-2.14), under one folder named after the
@@ -58,6 +58,14 @@ class StoreConfig(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         checkpoint[CONFIG_KEY] = self.config
+
+
+def write_checkpoint(checkpoint: dict[str, Any], path: str | Path) -> None:
+    """torch.save `checkpoint` to `path` atomically: the old file stays whole until the new one
+    is complete on disk."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict[str, Any]:
@@ -162,9 +170,7 @@ class SafeCheckpointIO(TorchCheckpointIO):
     ) -> None:
         if storage_options is not None or "://" in str(path):
             return super().save_checkpoint(checkpoint, path, storage_options)
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        write_bytes_atomic(path, buffer.getvalue())
+        write_checkpoint(checkpoint, path)
 
     def load_checkpoint(
         self,

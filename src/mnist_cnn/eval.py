@@ -5,26 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_cnn.checkpoint import build_model, read_checkpoint
-from mnist_cnn.inference.data_settings import checkpoint_data, datamodule_for
-from mnist_cnn.launch.config import instantiate_group
-from mnist_cnn.launch.entry_point import entry_point, print_results
-from mnist_cnn.loggers.checks import check_loggers
-from mnist_cnn.loggers.record import finish, log_config
-from mnist_cnn.utils.io import write_json
-from mnist_cnn.utils.lightning_warnings import expected_lightning_warnings
-from mnist_cnn.utils.preflight import check_trainer
+from mnist_cnn.cli import (
+    entry_point,
+    expected_lightning_warnings,
+    instantiate_group,
+    log_config,
+    print_results,
+    tell_trackers,
+)
+from mnist_cnn.preflight import check_file, check_trainer
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Rebuild the model and its data settings from the checkpoint (`data.*` overrides on top),
     test it, write `metrics.json`."""
     check_trainer(cfg.trainer)
-    check_loggers(cfg.get("logger"))
+    check_file(cfg.ckpt_path, "ckpt_path")
+
+    import lightning as L
+
+    from mnist_cnn.atomic import write_json
+    from mnist_cnn.checkpoint import build_model, read_checkpoint
+    from mnist_cnn.inference.data_settings import checkpoint_data, datamodule_for
+
     checkpoint = read_checkpoint(cfg.ckpt_path)
     overrides = OmegaConf.to_container(cfg.get("data") or {}, resolve=True)
     settings, warning = checkpoint_data(
@@ -50,7 +56,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         print(f"\n{'!' * 80}\n{warning}\n{'!' * 80}")
     if trainer.is_global_zero:
         write_json(Path(cfg.paths.output_dir) / "metrics.json", summary)
-    finish(loggers)
+    tell_trackers(loggers, "finish")
     return summary
 
 

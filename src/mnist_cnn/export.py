@@ -10,18 +10,17 @@ import json
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf
-from torch import nn
 
-from mnist_cnn.checkpoint import build_model, read_checkpoint
-from mnist_cnn.data.digits import resolve_class_names, to_unit_float
-from mnist_cnn.data.idx import load_split
-from mnist_cnn.inference.classifier import onnx_classifier
-from mnist_cnn.inference.data_settings import checkpoint_data
-from mnist_cnn.launch.entry_point import entry_point
+from mnist_cnn.cli import entry_point
+from mnist_cnn.data.idx import load_split, resolve_class_names, to_unit_float
+from mnist_cnn.preflight import check_file
+
+if TYPE_CHECKING:  # torch and the checkpoint reader are imported where used: --help needs neither
+    import torch
+    from torch import nn
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 
@@ -40,6 +39,13 @@ def export(
     """
     if format not in FORMATS:
         raise ValueError(f"format={format}: choose one of {', '.join(FORMATS)}.")
+    check_file(ckpt_path, "ckpt_path")
+    import torch
+    from torch import nn
+
+    from mnist_cnn.checkpoint import build_model, read_checkpoint
+    from mnist_cnn.inference.data_settings import checkpoint_data
+
     checkpoint = read_checkpoint(ckpt_path)
     settings, _ = checkpoint_data(checkpoint, ckpt_path, data, allow_other_data)
     model = build_model(checkpoint, ckpt_path)
@@ -64,6 +70,7 @@ def export(
 
 def _write_onnx(net: nn.Module, example: torch.Tensor, output: Path, names: list[str]) -> None:
     import onnx  # optional: pip install 'mnist-cnn[export]'
+    import torch
 
     torch.onnx.export(
         net,
@@ -81,6 +88,8 @@ def _write_onnx(net: nn.Module, example: torch.Tensor, output: Path, names: list
 
 def _check_inputs(raw_dir: Path, count: int, net: nn.Module) -> torch.Tensor:
     """Real test images from the checkpoint's dataset; random ones (and a note) without them."""
+    import torch
+
     try:
         images, _ = load_split(raw_dir, "test", net.num_classes)
     except (FileNotFoundError, ValueError) as err:
@@ -92,6 +101,10 @@ def _check_inputs(raw_dir: Path, count: int, net: nn.Module) -> torch.Tensor:
 
 def _max_difference(path: Path, format: str, reference: nn.Module, images: torch.Tensor) -> float:
     """Max |exported - PyTorch| over `images`, run as one batch and as a batch of one."""
+    import torch
+
+    from mnist_cnn.inference.classifier import onnx_classifier
+
     # The ONNX file runs as predict.py runs it.
     run = onnx_classifier(path).probabilities if format == "onnx" else torch.jit.load(path)
     with torch.inference_mode():

@@ -9,16 +9,19 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
-from mnist_cnn.data.idx import read_idx
-from mnist_cnn.inference.classifier import Classifier, Prediction, load_classifier
-from mnist_cnn.inference.images import IMAGE_SUFFIXES, ImageError
-from mnist_cnn.launch.entry_point import entry_point
-from mnist_cnn.utils.io import write_json
+from mnist_cnn.atomic import write_json
+from mnist_cnn.cli import entry_point
+from mnist_cnn.preflight import check_file
+
+if TYPE_CHECKING:  # imported where used: listing the inputs needs no torch
+    from mnist_cnn.inference.classifier import Classifier, Prediction
 
 COLUMNS = ("file", "prediction", "index", "confidence", "top3", "error")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")  # what a folder input is searched for, with IDX
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,9 @@ def _is_idx(path: Path) -> bool:
 
 def predict(classifier: Classifier, paths: list[Path | Refused]) -> list[Prediction]:
     """One row per image, in input order; an IDX file gives one row per image it holds."""
+    from mnist_cnn.data.idx import read_idx
+    from mnist_cnn.inference.images import ImageError
+
     names, digits = [], []
     for path in paths:
         if isinstance(path, Refused):  # while listing its folder
@@ -135,7 +141,11 @@ def print_table(results: list[Prediction]) -> None:
 
 def run(cfg: DictConfig) -> list[Prediction]:
     """Predict `cfg.inputs` with `cfg.ckpt_path`; write the rows to `cfg.output` if set."""
+    if Path(cfg.ckpt_path).suffix != ".onnx":
+        check_file(cfg.ckpt_path, "ckpt_path")
     paths = expand(cfg.inputs if isinstance(cfg.inputs, str) else list(cfg.inputs), cfg.max_files)
+    from mnist_cnn.inference.classifier import load_classifier
+
     classifier = load_classifier(
         cfg.ckpt_path,
         OmegaConf.to_container(cfg.data, resolve=True),

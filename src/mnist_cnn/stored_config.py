@@ -9,28 +9,47 @@ refused, except `_partial_: true` on the optimizer and scheduler, which train.py
 
 from __future__ import annotations
 
+import functools
 import inspect
-from typing import Any
+from typing import Any, NamedTuple
 
 from torch import nn
 
-from mnist_cnn.data import MnistDataModule
-from mnist_cnn.models import NETWORKS
-from mnist_cnn.models.registry import MODULES, OPTIMIZERS, SCHEDULERS, target_names
+from mnist_cnn.data.datamodule import MnistDataModule
+from mnist_cnn.models.module import MnistLitModule
+from mnist_cnn.models.registry import NETWORKS, OPTIMIZERS, SCHEDULERS, target_names
+from mnist_cnn.preflight import unknown_arguments
 
 KeyPath = tuple[str, ...]
-# Where train.py writes a _target_, and what may stand there.
-SLOTS: dict[KeyPath, tuple[str, dict[str, type]]] = {
-    ("model",): ("LightningModule", target_names(MODULES)),
-    ("model", "net"): ("network", target_names(NETWORKS)),
-    ("model", "optimizer"): ("optimizer", target_names(OPTIMIZERS)),
-    ("model", "scheduler"): ("scheduler", target_names(SCHEDULERS)),
-    # The data module's name before it was renamed; only its settings are ever read.
-    ("data",): (
-        "data module",
-        {**target_names((MnistDataModule,)), "mnist_cnn.data.MNISTDataModule": MnistDataModule},
-    ),
-}
+
+
+class Slot(NamedTuple):
+    """A place where train.py writes a `_target_`: what it holds, and the classes (by every
+    dotted name they are imported under) that may stand there."""
+
+    kind: str
+    allowed: dict[str, type]
+
+
+@functools.cache
+def slots() -> dict[KeyPath, Slot]:
+    """Where train.py writes a `_target_`, and what may stand there (built on first use)."""
+    # Also the names earlier releases wrote (the package exports they were under).
+    module = {"mnist_cnn.models.MnistLitModule": MnistLitModule}
+    data = dict.fromkeys(("mnist_cnn.data.MnistDataModule", "mnist_cnn.data.MNISTDataModule"))
+    return {
+        ("model",): Slot("LightningModule", {**target_names((MnistLitModule,)), **module}),
+        ("model", "net"): Slot("network", target_names(NETWORKS)),
+        ("model", "optimizer"): Slot("optimizer", target_names(OPTIMIZERS)),
+        ("model", "scheduler"): Slot("scheduler", target_names(SCHEDULERS)),
+        # Only the data module's settings are ever read.
+        ("data",): Slot(
+            "data module",
+            {**target_names((MnistDataModule,)), **dict.fromkeys(data, MnistDataModule)},
+        ),
+    }
+
+
 PARTIAL_SLOTS = {("model", "optimizer"), ("model", "scheduler")}
 HYDRA_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 # What a run config holds besides model and data; none of it is needed to rebuild the model.
@@ -68,7 +87,7 @@ def validate(config: Any) -> dict[str, Any]:
 
 def _check(node: Any, path: KeyPath) -> None:
     if isinstance(node, dict):
-        if path in SLOTS and "_target_" not in node:
+        if path in slots() and "_target_" not in node:
             raise StoredConfigError((*path, "_target_"), None, "missing")
         for key, value in node.items():
             if not isinstance(key, str):
@@ -86,11 +105,11 @@ def _check(node: Any, path: KeyPath) -> None:
 def _check_key(key: str, value: Any, path: KeyPath) -> None:
     parent = path[:-1]
     if key == "_target_":
-        if parent not in SLOTS:
+        if parent not in slots():
             raise StoredConfigError(path, value, "no class may be named here")
-        kind, allowed = SLOTS[parent]
-        if value not in allowed:
-            raise StoredConfigError(path, value, _unregistered(kind, allowed))
+        slot = slots()[parent]
+        if value not in slot.allowed:
+            raise StoredConfigError(path, value, _unregistered(slot))
     elif key == "_partial_":
         if parent not in PARTIAL_SLOTS or value is not True:
             raise StoredConfigError(path, value, "Hydra's _partial_ is refused here")
@@ -100,40 +119,28 @@ def _check_key(key: str, value: Any, path: KeyPath) -> None:
         _check(value, path)
 
 
-def _unregistered(kind: str, allowed: dict[str, type]) -> str:
-    accepted = ", ".join(sorted({name for name, cls in allowed.items() if name.count(".") <= 2}))
-    where = "NETWORKS in models/__init__.py" if kind == "network" else "models/registry.py"
-    hint = f' Your own {kind}? Register its class in {where} (README, "Make it yours").'
-    return f"not a registered {kind} (accepted: {accepted}).{hint}"
+def _unregistered(slot: Slot) -> str:
+    accepted = ", ".join(sorted({n for n in slot.allowed if n.count(".") <= 2}))
+    hint = f" Your own {slot.kind}? Add its class to models/registry.py (docs/make-it-yours.md)."
+    return f"not a registered {slot.kind} (accepted: {accepted}).{hint}"
 
 
 def _arguments(node: dict[str, Any], path: KeyPath, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """The constructor arguments of a validated node, checked against the class's signature."""
-    cls = SLOTS[path][1][node["_target_"]]
+    cls = slots()[path].allowed[node["_target_"]]
     kwargs = {k: v for k, v in node.items() if k not in HYDRA_KEYS and k not in skip}
-    accepted = inspect.signature(cls).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-        unknown = sorted(set(kwargs) - set(accepted))
-        if unknown:
-            raise StoredConfigError(
-                (*path, unknown[0]),
-                kwargs[unknown[0]],
-                f"not an argument of {cls.__name__} (it takes {', '.join(accepted)})",
-            )
+    unknown = unknown_arguments(cls, kwargs)
+    if unknown:
+        accepted = ", ".join(inspect.signature(cls).parameters)
+        reason = f"not an argument of {cls.__name__} (it takes {accepted})"
+        raise StoredConfigError((*path, unknown[0]), kwargs[unknown[0]], reason)
     return kwargs
-
-
-def check_registered_network(net: dict[str, Any]) -> None:
-    """Raise StoredConfigError unless `net` (a resolved `model.net`) names a registered network
-    and only arguments it takes: what a checkpoint of the run must pass to load again."""
-    _check_key("_target_", net.get("_target_"), ("model", "net", "_target_"))
-    _arguments(net, ("model", "net"))
 
 
 def build_network(config: dict[str, Any]) -> nn.Module:
     """The network of a validated stored config (untrained)."""
     net = config["model"]["net"]
-    return SLOTS[("model", "net")][1][net["_target_"]](**_arguments(net, ("model", "net")))
+    return slots()[("model", "net")].allowed[net["_target_"]](**_arguments(net, ("model", "net")))
 
 
 def build_module(config: dict[str, Any]) -> nn.Module:
@@ -141,7 +148,7 @@ def build_module(config: dict[str, Any]) -> nn.Module:
     scheduler is built (the module keeps its default, unused)."""
     model = config["model"]
     kwargs = _arguments(model, ("model",), skip=("net", "optimizer", "scheduler"))
-    return SLOTS[("model",)][1][model["_target_"]](net=build_network(config), **kwargs)
+    return slots()[("model",)].allowed[model["_target_"]](net=build_network(config), **kwargs)
 
 
 def data_settings(config: dict[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,7 @@ import pytest
 import torch
 from torch.utils.data import BatchSampler, RandomSampler
 
-from mnist_cnn.data import MnistDataModule
-from mnist_cnn.data.datamodule import DataNotFoundError
-from mnist_cnn.data.digits import TensorDigits
+from mnist_cnn.data.datamodule import DataNotFoundError, MnistDataModule, TensorDigits
 from mnist_cnn.data.idx import load_split
 
 

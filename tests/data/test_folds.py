@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mnist_cnn.data import MnistDataModule
+from mnist_cnn.data.datamodule import MnistDataModule
 
 
 def _images(dataset):

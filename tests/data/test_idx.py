@@ -103,10 +103,14 @@ def test_gzip_bomb_is_refused_by_train_and_predict_within_1_gib(tmp_path):
     write_idx(raw / "train-labels-idx1-ubyte", labels)
     write_idx(raw / "t10k-images-idx3-ubyte", torch.zeros(10, 28, 28, dtype=torch.uint8))
     write_idx(raw / "t10k-labels-idx1-ubyte", labels[:10])
+    # The same four files but a small damaged training file: refused at the same point, after
+    # torch and Lightning are imported (missing files are refused before that).
     small_bad = tmp_path / "small" / "MNIST" / "raw"
     small_bad.mkdir(parents=True)
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
         (small_bad / name).write_bytes(b"not idx")
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (small_bad / name).write_bytes((raw / name).read_bytes())
     reader = tmp_path / "read.py"
     reader.write_text(
         "import sys\nfrom mnist_cnn.data.idx import read_idx\nread_idx(sys.argv[1])\n"

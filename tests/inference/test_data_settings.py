@@ -5,12 +5,12 @@ import shutil
 import pytest
 from omegaconf import OmegaConf
 
+from mnist_cnn.cli import CONFIG_DIR
 from mnist_cnn.data.datamodule import DataNotFoundError
 from mnist_cnn.eval import evaluate
 from mnist_cnn.export import export
 from mnist_cnn.inference import load_classifier
 from mnist_cnn.inference.data_settings import ARGUMENTS, merge_data, stored_data
-from mnist_cnn.launch.config import CONFIG_DIR
 from mnist_cnn.stored_config import stored_config
 from mnist_cnn.train import train
 from tests.fixtures import compose_config, read_metrics, synthetic_digits, write_dataset

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_cnn.models import MnistCNN, MnistLitModule
+from mnist_cnn.models import MnistCNN
+from mnist_cnn.models.module import MnistLitModule
 
 
 def test_label_smoothing_is_the_loss_of_every_stage():

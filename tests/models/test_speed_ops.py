@@ -1,11 +1,10 @@
-"""The speed changes keep the recipe's numbers: fused Adam, FastCPUDropout, per-step schedules."""
+"""The speed changes keep the recipe's numbers: fused Adam, per-step schedules."""
 
 import pytest
 import torch
 
-from mnist_cnn.models import MnistCNN, MnistLitModule
-from mnist_cnn.models.cnn import FastCPUDropout
-from mnist_cnn.models.module import KERAS_ADAM
+from mnist_cnn.models import MnistCNN
+from mnist_cnn.models.module import KERAS_ADAM, MnistLitModule
 
 
 def _trained_weights(optimizer_factory, steps: int = 30) -> torch.Tensor:
@@ -31,18 +30,6 @@ def test_fused_adam_takes_the_same_steps_as_the_per_tensor_loop():
     torch.testing.assert_close(fused, plain, rtol=0, atol=1e-5)
 
 
-def test_fast_cpu_dropout_matches_nn_dropout_in_distribution_and_gradient():
-    torch.manual_seed(0)
-    x = torch.randn(512, 1600, requires_grad=True)
-    out = FastCPUDropout(0.25)(x)
-    kept = out != 0
-    assert abs(kept.float().mean().item() - 0.75) < 0.01
-    torch.testing.assert_close(out[kept], x[kept] / 0.75)
-    out.sum().backward()
-    torch.testing.assert_close(x.grad, kept.float() / 0.75)
-    assert isinstance(FastCPUDropout(0.5), torch.nn.Dropout)  # a drop-in nn.Dropout
-
-
 def test_a_step_schedule_is_told_the_runs_length():
     module = MnistLitModule(
         MnistCNN(),
@@ -60,11 +47,3 @@ def test_a_step_schedule_is_told_the_runs_length():
 def test_an_unknown_scheduler_interval_is_refused():
     with pytest.raises(ValueError, match="scheduler_interval='batch'"):
         MnistLitModule(MnistCNN(), scheduler_interval="batch")
-
-
-def test_the_bf16_speed_check_still_finds_torchs_private_op():
-    from mnist_cnn.models.module import cpu_bf16_is_fast
-
-    assert torch.__version__ < "3"  # the op is private: recheck it on a new major version
-    assert isinstance(cpu_bf16_is_fast(torch.device("cpu")), bool)
-    assert cpu_bf16_is_fast(torch.device("meta"))  # only CPUs are checked

@@ -8,7 +8,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from mnist_cnn.utils.batches import images_of
+from mnist_cnn.models.module import images_of
 
 
 class LayerShapes(L.Callback):

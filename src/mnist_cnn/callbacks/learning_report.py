@@ -10,9 +10,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from mnist_cnn.loggers.record import log_figure
+from mnist_cnn.cli import tell_trackers
+from mnist_cnn.models.module import scalars
 from mnist_cnn.report.plots import confusion_matrix_figure, curves_figure, mistakes_figure
-from mnist_cnn.utils.batches import scalars
 
 CURVE_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc")
 
@@ -33,13 +33,25 @@ class LearningReport(L.Callback):
         self.output_dir = Path(output_dir)
         self.mistakes = mistakes
         self.history: list[dict[str, float]] = []
+        self._epoch_running = False
         self.fit_metrics: dict[str, float] = {}
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # Lightning has reduced this epoch's train and val metrics by now.
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # The module logs its training metrics in its own on_train_epoch_end, which Lightning
+        # calls after this callback's: an epoch's row is complete once the next one starts.
+        self._record_finished_epoch(trainer)
+        self._epoch_running = True
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._record_finished_epoch(trainer)
+
+    def _record_finished_epoch(self, trainer: L.Trainer) -> None:
+        if not self._epoch_running:  # none yet in this process (a resumed run starts here)
+            return
         metrics = trainer.callback_metrics
         row = {key: float(metrics[key]) for key in CURVE_KEYS if key in metrics}
-        self.history.append({"epoch": trainer.current_epoch + 1, **row})
+        self.history.append({"epoch": trainer.current_epoch, **row})  # 1-based: the one done
+        self._epoch_running = False
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # trainer.test clears callback_metrics; keep val/acc_best and co. for the HParams tab.
@@ -98,7 +110,9 @@ class LearningReport(L.Callback):
         self.output_dir.mkdir(parents=True, exist_ok=True)
         png = self.output_dir / f"{name}.png"
         figure.savefig(png, dpi=100)
-        log_figure(trainer.loggers, name, figure, png, step=trainer.global_step)
+        for logger in _tensorboards(trainer):
+            logger.experiment.add_figure(f"test/{name}", figure, global_step=trainer.global_step)
+        tell_trackers(trainer.loggers, "log_figure", name, figure, png, trainer.global_step)
 
 
 def _tensorboards(trainer: L.Trainer) -> list[TensorBoardLogger]:

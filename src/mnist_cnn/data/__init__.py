@@ -1,6 +1,6 @@
-"""Data: IDX files → uint8 tensors → batches gathered by index."""
+"""Data: IDX files → uint8 tensors (idx, no Lightning) → batches gathered by index
+(datamodule.MnistDataModule)."""
 
-from mnist_cnn.data.datamodule import MnistDataModule
 from mnist_cnn.data.idx import IDXError, read_idx
 
-__all__ = ["IDXError", "MnistDataModule", "read_idx"]
+__all__ = ["IDXError", "read_idx"]

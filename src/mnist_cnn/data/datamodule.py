@@ -1,26 +1,86 @@
-"""LightningDataModule: MNIST-format splits as in-memory uint8 tensors, batched by index."""
+"""LightningDataModule: MNIST-format splits as in-memory uint8 tensors, gathered a batch at a
+time by index, shuffled in an order a checkpoint can resume mid-epoch."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, Sampler
 
-from mnist_cnn.data.digits import TensorDigits, resolve_class_names, to_unit_float, whole_batch
-from mnist_cnn.data.idx import FILES, find_file, load_split
-from mnist_cnn.data.sampler import ResumableShuffle
+from mnist_cnn.data.idx import (
+    DataNotFoundError,
+    load_split,
+    missing_files,
+    not_found,
+    resolve_class_names,
+    to_unit_float,
+)
 from mnist_cnn.private_apis import batches_done_this_epoch, unrepeated_distributed_sampler
 
 # The MNIST-format datasets torchvision can download; any other name is a dataset of your own.
 DOWNLOADABLE = ("MNIST", "FashionMNIST", "KMNIST")
 
 
-class DataNotFoundError(FileNotFoundError):
-    """The dataset files are missing and could not be downloaded."""
+class TensorDigits(Dataset):
+    """Images and labels held as tensors; a whole batch is gathered with one index op."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images[index], self.labels[index]
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        # DataLoader calls this with a batch's indices instead of one __getitem__ per sample.
+        index = torch.as_tensor(indices, device=self.images.device)
+        return self.images[index], self.labels[index]
+
+
+def whole_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """collate_fn for TensorDigits: __getitems__ already returns the batch."""
+    return batch
+
+
+class ResumableShuffle(Sampler[int]):
+    """A new random order every epoch, like `shuffle=True`, but a function of (seed, epoch) alone,
+    so a resumed run can rebuild the interrupted epoch's order and skip what it already trained on.
+
+    Lightning calls `set_epoch` at the start of every epoch, as it does for DistributedSampler.
+    """
+
+    def __init__(self, num_samples: int, batch_size: int, seed: int) -> None:
+        self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
+        self.epoch = 0
+        self.start = 0  # samples of this epoch already trained on (only after a resume)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        # The whole epoch, also when resuming: Lightning counts the batches already done itself.
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed((self.seed + self.epoch) % 2**63)
+        order = torch.randperm(self.num_samples, generator=generator)  # (num_samples,)
+        start, self.start = self.start, 0
+        yield from order[start:].tolist()
+
+    def state_dict(self, batches_done: int, batches_per_epoch: int) -> dict[str, Any]:
+        """Where training stands after `batches_done` batches of the current epoch."""
+        if batches_done >= batches_per_epoch:  # the epoch is over: the next one starts afresh
+            return {"seed": self.seed, "epoch": self.epoch + 1, "start": 0}
+        return {"seed": self.seed, "epoch": self.epoch, "start": batches_done * self.batch_size}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.seed, self.epoch, self.start = state["seed"], state["epoch"], state["start"]
 
 
 class MnistDataModule(L.LightningDataModule):
@@ -69,23 +129,17 @@ class MnistDataModule(L.LightningDataModule):
         self.train_sampler: ResumableShuffle | None = None
         self._train_sampler_state: dict[str, Any] = {}
 
-    def _missing_files(self) -> list[str]:
-        names = [name for split in FILES.values() for name in split]
-        return [name for name in names if find_file(self.raw_dir, name) is None]
+    def _missing(self) -> list[str]:
+        return missing_files(Path(self.hparams.data_dir), self.hparams.dataset)
 
     def _not_found(self, reason: str) -> DataNotFoundError:
-        expected = "\n  ".join(name for split in FILES.values() for name in split)
-        return DataNotFoundError(
-            f"{self.hparams.dataset} files not found in {self.raw_dir.resolve()} ({reason}).\n"
-            f"Expected these four files there (each may also end in .gz):\n  {expected}\n"
-            f"Copy them there, or point to a folder holding {self.hparams.dataset}/raw/ with "
-            f"data.data_dir=/path/to/folder (and data.download=false when offline)."
-        )
+        data_dir, dataset = Path(self.hparams.data_dir), self.hparams.dataset
+        return DataNotFoundError(not_found(data_dir, dataset, reason))
 
     def prepare_data(self) -> None:
         """Download with torchvision when files are missing (runs on one process per node);
         datasets of your own are never downloaded."""
-        if not self._missing_files():
+        if not self._missing():
             return
         if not self.hparams.download:
             raise self._not_found("data.download=false")
@@ -114,7 +168,7 @@ class MnistDataModule(L.LightningDataModule):
                     f"{world_size} processes; choose a multiple of {world_size}."
                 )
             self.batch_size_per_device = self.hparams.batch_size // world_size
-        if self._missing_files():
+        if self._missing():
             raise self._not_found("run prepare_data or download them")
         if stage in (None, "fit", "validate") and self.train_set is None:
             images, labels = load_split(self.raw_dir, "train", self.hparams.num_classes)

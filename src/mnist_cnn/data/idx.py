@@ -1,4 +1,5 @@
-"""Read MNIST-format IDX files (plain or gzip) into uint8 tensors, refusing damaged ones."""
+"""MNIST-format IDX files (plain or gzip) ↔ uint8 tensors, refusing damaged ones; pixels to
+floats; class names. torch is imported on use: checking that files exist needs none of it."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import gzip
 import math
 import struct
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 # The four files of every MNIST-format dataset (MNIST, FashionMNIST, KMNIST), by split.
 FILES = {
@@ -25,6 +28,10 @@ class IDXError(ValueError):
     """An IDX file that is missing, damaged or not what its name says."""
 
 
+class DataNotFoundError(FileNotFoundError):
+    """The dataset files are missing and could not be downloaded."""
+
+
 def _fix(path: Path) -> str:
     return f"Delete {path} and run again to re-download it (or point data.data_dir elsewhere)."
 
@@ -33,6 +40,8 @@ def read_idx(path: str | Path, max_bytes: int = MAX_IDX_BYTES) -> torch.Tensor:
     """Read one unsigned-byte IDX file, `.gz` or not, header first: never more than the header
     promises plus one byte is read or decompressed, so a padded file or a gzip bomb is refused
     at the cost of its real size, and a plain file's size is checked before it is read."""
+    import torch
+
     path = Path(path)
     try:
         with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
@@ -78,12 +87,74 @@ def _wrong_size(path: Path, shape: tuple[int, ...], size: int, expected: int) ->
     )
 
 
+def write_idx(path: str | Path, data: torch.Tensor) -> Path:
+    """Write a uint8 tensor as an IDX file (gzip when `path` ends in .gz)."""
+    import torch
+
+    path = Path(path)
+    data = data.to(torch.uint8).contiguous()
+    header = bytes([0, 0, _UBYTE, data.ndim]) + struct.pack(f">{data.ndim}I", *data.shape)
+    payload = header + data.numpy().tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gz":
+        with gzip.open(path, "wb") as f:
+            f.write(payload)
+    else:
+        path.write_bytes(payload)
+    return path
+
+
+def write_dataset(
+    root: str | Path,
+    train: tuple[torch.Tensor, torch.Tensor],
+    test: tuple[torch.Tensor, torch.Tensor],
+    dataset: str = "MNIST",
+) -> Path:
+    """Write (images (N, 1, H, W) uint8, labels (N,)) splits as `<root>/<dataset>/raw/*-ubyte`,
+    the layout `data.data_dir=<root>` reads; returns `root`."""
+    raw_dir = Path(root) / dataset / "raw"
+    for split, (images, labels) in (("train", train), ("test", test)):
+        image_name, label_name = FILES[split]
+        write_idx(raw_dir / image_name, images.squeeze(1))
+        write_idx(raw_dir / label_name, labels)
+    return Path(root)
+
+
 def find_file(raw_dir: Path, name: str) -> Path | None:
     """The plain file if present, else its `.gz`, else None."""
     for candidate in (raw_dir / name, raw_dir / f"{name}.gz"):
         if candidate.is_file():
             return candidate
     return None
+
+
+def missing_files(data_dir: Path, dataset: str) -> list[str]:
+    """Which of the four files `<data_dir>/<dataset>/raw` lacks (neither plain nor .gz)."""
+    raw_dir = data_dir / dataset / "raw"
+    names = [name for split in FILES.values() for name in split]
+    return [name for name in names if find_file(raw_dir, name) is None]
+
+
+def not_found(data_dir: Path, dataset: str, reason: str) -> str:
+    """What to say when `missing_files` names any: where we looked, what for, and the fix."""
+    raw_dir = data_dir / dataset / "raw"
+    names = [name for split in FILES.values() for name in split]
+    expected = "\n  ".join(names)
+    message = (
+        f"{dataset} files not found in {raw_dir.resolve()} ({reason}).\n"
+        f"Expected these four files there (each may also end in .gz):\n  {expected}\n"
+        f"Copy them there, or point to a folder holding {dataset}/raw/ with "
+        f"data.data_dir=/path/to/folder (and data.download=false when offline)."
+    )
+    # The files are in data_dir itself: data_dir names the raw folder, not the one above it.
+    if any(find_file(data_dir, name) for name in names):
+        above = data_dir.parent.parent if data_dir.parts[-2:] == (dataset, "raw") else None
+        hint = f"data.data_dir={above}" if above else f"a folder holding {dataset}/raw/"
+        message += (
+            f"\n{data_dir} itself holds them: data.data_dir names the folder above "
+            f"{dataset}/raw/, so use {hint}."
+        )
+    return message
 
 
 def load_split(
@@ -117,3 +188,20 @@ def load_split(
             f"{_fix(label_path)}"
         )
     return images.unsqueeze(1), labels.long()
+
+
+def to_unit_float(images: torch.Tensor) -> torch.Tensor:
+    """Integer (uint8) pixels 0..255 → float32 in [0, 1]; float input is taken as scaled."""
+    return images if images.is_floating_point() else images.float().div_(255)
+
+
+def resolve_class_names(class_names: Sequence[str] | None, num_classes: int) -> list[str]:
+    """The names shown in predictions and plots; None means the digits "0".."num_classes-1"."""
+    if class_names is None:
+        return [str(index) for index in range(num_classes)]
+    if len(class_names) != num_classes:
+        raise ValueError(
+            f"data.class_names has {len(class_names)} names but data.num_classes={num_classes}; "
+            f"give one name per class, or null for the digits."
+        )
+    return [str(name) for name in class_names]

@@ -16,9 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mnist_cnn.checkpoint import build_model, read_checkpoint
-from mnist_cnn.data.digits import resolve_class_names, to_unit_float
-from mnist_cnn.inference.data_settings import checkpoint_data, merge_data
+from mnist_cnn.data.idx import resolve_class_names, to_unit_float
 from mnist_cnn.inference.images import MAX_PIXELS, ImageError, as_pil, open_image, to_mnist
 
 ImageLike = str | Path | Image.Image | np.ndarray | torch.Tensor
@@ -121,6 +119,10 @@ def load_classifier(
     path = Path(path)
     if path.suffix == ".onnx":
         return onnx_classifier(path, data, allow_other_data, **options)
+    # Imported here: preparing images, and ONNX files, need no Lightning.
+    from mnist_cnn.checkpoint import build_model, read_checkpoint
+    from mnist_cnn.inference.data_settings import checkpoint_data
+
     checkpoint = read_checkpoint(path)
     model = build_model(checkpoint, path)
     settings, _ = checkpoint_data(checkpoint, path, data, allow_other_data)
@@ -139,6 +141,8 @@ def onnx_classifier(
     **options: Any,
 ) -> Classifier:
     """A Classifier running an ONNX file from export.py through onnxruntime."""
+    from mnist_cnn.inference.data_settings import merge_data
+
     path = Path(path)
     try:
         import onnx  # noqa: F401  (check_external_data reads the file with it first)

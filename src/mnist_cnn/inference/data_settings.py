@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mnist_cnn.checkpoint import CONFIG_KEY, CheckpointError, validate_stored
-from mnist_cnn.data.datamodule import DataNotFoundError, MnistDataModule
+from mnist_cnn.data.datamodule import MnistDataModule
+from mnist_cnn.data.idx import DataNotFoundError
 from mnist_cnn.stored_config import data_settings
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 # A 40-megapixel photo decodes to 160 MB of RGBA; anything larger is refused unread.
 MAX_PIXELS = 40_000_000
 _INK_THRESHOLD = 32  # grey levels above this count as ink when cropping to the digit

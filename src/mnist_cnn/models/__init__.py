@@ -1,10 +1,7 @@
-"""Models: the plain networks and the LightningModule that trains them."""
+"""Models: the plain networks and their registry (torch only); the LightningModule that trains
+them is mnist_cnn.models.module."""
 
 from mnist_cnn.models.cnn import MnistCNN
-from mnist_cnn.models.module import MnistLitModule
+from mnist_cnn.models.registry import NETWORKS
 
-# The networks a checkpoint may name as model.net._target_; nothing else is built from a file.
-# Your own network: import its class above and add it here (see "Make it yours").
-NETWORKS = (MnistCNN,)
-
-__all__ = ["NETWORKS", "MnistCNN", "MnistLitModule"]
+__all__ = ["NETWORKS", "MnistCNN"]

@@ -5,21 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-
-
-class FastCPUDropout(nn.Dropout):
-    """nn.Dropout with the same keep-mask distribution, drawn with torch.rand on CPU, where
-    PyTorch's bernoulli_ is slow: forward + backward on a (128, 1600) batch 1.2x faster than
-    F.dropout (median of 15 interleaved rounds, 1 thread; docs/performance.md). Elsewhere it is
-    F.dropout."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0 or x.device.type != "cpu":
-            return F.dropout(x, self.p, self.training, self.inplace)  # CUDA's kernel is fused
-        keep = torch.rand_like(x) >= self.p  # P(keep) = 1 - p, as Bernoulli(1 - p)
-        return x * keep * (1.0 / (1.0 - self.p))
 
 
 class MnistCNN(nn.Module):
@@ -71,7 +57,7 @@ class MnistCNN(nn.Module):
                     f"blocks with kernel_size={kernel_size}: {err}"
                 ) from err
         self.classifier = nn.Sequential(
-            nn.Flatten(), FastCPUDropout(dropout), nn.Linear(flat_size, num_classes)
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(flat_size, num_classes)
         )
         if keras_init:
             # Keras's defaults (Glorot-uniform weights, zero biases), not PyTorch's Kaiming ones.

@@ -9,13 +9,10 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 from torch.optim import Adam, Optimizer
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
-
-from mnist_cnn.utils.batches import images_of
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
@@ -26,12 +23,15 @@ STAGES = ("train", "val", "test")
 KERAS_ADAM = partial(Adam, lr=1e-3, fused=True)
 
 
-def cpu_bf16_is_fast(device: torch.device) -> bool:
-    """False on a CPU whose oneDNN has no bf16 kernels (no AVX512-BF16 or AMX)."""
-    if device.type != "cpu":
-        return True
-    # Private op, checked in torch 2.4-2.14; tests/models/test_speed_ops.py fails if it moves.
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+def images_of(batch: Any) -> torch.Tensor:
+    """The images of a batch: `(images, labels)` during fit and test, images alone in predict
+    and in the model summary's example input."""
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def scalars(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Logged metrics (tensors) whose names start with `prefix`, as plain floats."""
+    return {key: float(value) for key, value in metrics.items() if key.startswith(prefix)}
 
 
 class MnistLitModule(L.LightningModule):
@@ -84,20 +84,11 @@ class MnistLitModule(L.LightningModule):
         )
         self.val_acc_best = MaxMetric()
         self.val_acc_best.persistent(True)  # in checkpoints: a resumed run remembers its best
-        self._train_metrics_logged = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
     def setup(self, stage: str) -> None:
-        if str(self.trainer.precision).startswith("bf16") and not cpu_bf16_is_fast(
-            self.trainer.strategy.root_device
-        ):
-            rank_zero_warn(
-                "trainer.precision=bf16-mixed on a CPU without AVX512-BF16/AMX: PyTorch runs bf16 "
-                "convolutions with its slow reference kernels here (7x slower epochs measured, "
-                "docs/performance.md). Use trainer.precision=32-true on this CPU."
-            )
         if self.hparams.channels_last:
             # NHWC convolutions and pooling run 1.2–1.5× faster on CPU (oneDNN) and on GPUs.
             self.net.to(memory_format=torch.channels_last)
@@ -115,17 +106,19 @@ class MnistLitModule(L.LightningModule):
         loss_metric, acc_metric = self.loss[f"{stage}_loss"], self.acc[f"{stage}_acc"]
         loss_metric.update(loss.detach(), weight=len(labels))
         acc_metric.update(logits.detach().argmax(dim=1), labels)
-        # Metric objects are computed, synced across processes and reset at the epoch's end, over
-        # every update, however often they were logged; so training logs them once per epoch
-        # (self.log costs ~5% of a CPU training step).
-        if stage != "train" or not self._train_metrics_logged:
-            self.log(f"{stage}/loss", loss_metric, on_step=False, on_epoch=True, prog_bar=True)
-            self.log(f"{stage}/acc", acc_metric, on_step=False, on_epoch=True, prog_bar=True)
-            self._train_metrics_logged = stage == "train"
+        if stage != "train":  # training logs once an epoch (on_train_epoch_end), not every step
+            self._log_epoch(stage)
         return loss, logits
 
-    def on_train_epoch_start(self) -> None:
-        self._train_metrics_logged = False
+    def _log_epoch(self, stage: str) -> None:
+        # Metric objects are computed over every update, synced across processes and reset at
+        # the epoch's end, however often they are logged.
+        for name, metrics in (("loss", self.loss), ("acc", self.acc)):
+            self.log(f"{stage}/{name}", metrics[f"{stage}_{name}"], on_epoch=True, prog_bar=True)
+
+    def on_train_epoch_end(self) -> None:
+        # Here rather than in every training_step: self.log costs ~5% of a CPU training step.
+        self._log_epoch("train")
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int

@@ -1,7 +1,8 @@
-"""The classes a checkpoint's stored config may name: what an allowlist is built from.
+"""The classes a config may name, and so all a checkpoint's stored config may ever build.
 
 A checkpoint is a file that people share; its config is data that names classes, and only the
-classes registered here are ever built from it (see mnist_cnn.checkpoint).
+classes registered here (plus MnistLitModule and MnistDataModule) are ever built from it (see
+mnist_cnn.stored_config). Your own network: import its class and add it to NETWORKS.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import sys
 
 from torch import optim
 
-from mnist_cnn.models.module import MnistLitModule
+from mnist_cnn.models.cnn import MnistCNN
 
-# Optimizers and schedulers that training configs can name (model.optimizer, model.scheduler).
+# model.net._target_: train refuses any other network, eval, predict and export never build one.
+NETWORKS: tuple[type, ...] = (MnistCNN,)
+# model.optimizer and model.scheduler.
 OPTIMIZERS: tuple[type, ...] = (optim.Adam, optim.AdamW, optim.SGD, optim.RMSprop)
 SCHEDULERS: tuple[type, ...] = (
     optim.lr_scheduler.ReduceLROnPlateau,
@@ -20,7 +23,6 @@ SCHEDULERS: tuple[type, ...] = (
     optim.lr_scheduler.CosineAnnealingLR,
     optim.lr_scheduler.StepLR,
 )
-MODULES: tuple[type, ...] = (MnistLitModule,)
 
 
 def target_names(classes: tuple[type, ...]) -> dict[str, type]:

@@ -1,1 +1,0 @@
-"""Models from other frameworks, read as data and mapped onto this project's networks."""

@@ -1,1 +1,0 @@
-"""Hydra launch code: configs, run folders, multirun + DDP, sweep summaries."""

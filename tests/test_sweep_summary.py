@@ -1,0 +1,56 @@
+"""Sweep summary: per-job rows, and mean ± std (n) per configuration over seeds or folds."""
+
+import csv
+import json
+import statistics
+
+from mnist_cnn.sweep_summary import write_summary
+
+METRICS = ["val/acc_best", "test/acc"]
+
+
+def _job(sweep_dir, number, overrides, status="completed", **metrics):
+    job_dir = sweep_dir / str(number)
+    job_dir.mkdir(parents=True)
+    job = {"status": status, "overrides": overrides, "wall_time_s": 1.0, "error": ""}
+    (job_dir / "job.json").write_text(json.dumps(job))
+    if metrics:
+        (job_dir / "metrics.json").write_text(json.dumps({**metrics, "epochs": 2}))
+
+
+def test_repeats_over_folds_and_seeds_are_summarised_per_configuration(tmp_path):
+    val = {"lr=0.001": [0.91, 0.95, 0.90], "lr=0.01": [0.5, 0.7]}
+    number = 0
+    for lr, values in val.items():
+        for fold, value in enumerate(values):
+            overrides = [lr, f"data.fold={fold}", "seed=1"]
+            _job(tmp_path, number, overrides, **{"val/acc_best": value, "test/acc": value - 0.1})
+            number += 1
+    _job(tmp_path, number, ["lr=0.01", "data.fold=2", "seed=1"], status="failed")
+    _job(tmp_path, number + 1, ["lr=0.01", "data.fold=3", "seed=1"], status="pruned")
+
+    write_summary(tmp_path, METRICS)
+    with open(tmp_path / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    jobs = [row for row in rows if row["job"].isdigit()]
+    repeats = {row["overrides"]: row for row in rows if not row["job"].isdigit()}
+    assert len(jobs) == 7 and [row["status"] for row in jobs[-2:]] == ["failed", "pruned"]
+    assert set(repeats) == {"lr=0.001", "lr=0.01"}  # seed and data.fold dropped
+    for lr, values in val.items():
+        row = repeats[lr]
+        mean, std = statistics.fmean(values), statistics.stdev(values)
+        assert row["val/acc_best"] == f"{mean:.4f} ± {std:.4f} ({len(values)})"
+        test_mean = statistics.fmean(v - 0.1 for v in values)
+        assert row["test/acc"].startswith(f"{test_mean:.4f} ± {std:.4f}")
+    assert repeats["lr=0.01"]["status"] == "2 of 4 completed"
+    assert (
+        "| mean ± std (n) | lr=0.001 | 0.9200 ± 0.0265 (3) |"
+        in (tmp_path / "summary.md").read_text()
+    )
+
+
+def test_a_sweep_without_repeats_has_only_job_rows(tmp_path):
+    """One seed for every configuration: nothing to average."""
+    _job(tmp_path, 0, ["lr=0.001", "seed=1"], **{"val/acc_best": 0.9, "test/acc": 0.8})
+    _job(tmp_path, 1, ["lr=0.01", "seed=1"], **{"val/acc_best": 0.7, "test/acc": 0.6})
+    assert [row["job"] for row in write_summary(tmp_path, METRICS)] == ["0", "1"]
