@@ -1,17 +1,9 @@
-"""Multiruns: one folder per job, the sweep summary, DDP inside a sweep, launchers, Optuna."""
+"""A multirun: one folder per job, and a failing job recorded while the others still run."""
 
 import csv
-import signal
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from lightning.pytorch.plugins.environments import SLURMEnvironment
-from omegaconf import OmegaConf
-from submitit.slurm.slurm import _make_sbatch_string
 
-from mnist_cnn.cli import CONFIG_DIR, register_resolvers
-from mnist_cnn.extras.cluster.multirun_ddp import hydra_flags
 from tests.fixtures import run_cli
 
 # One short epoch per job: the sweep machinery is under test, not the model.
@@ -32,10 +24,9 @@ def _job_dirs(sweep_dir):
 
 @pytest.mark.slow
 def test_a_failing_job_is_recorded_and_the_others_still_run(tiny_data_dir, tmp_path):
-    """Also under DDP, where Lightning's watchdog would end the sweep with the failed job."""
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
-        "train.py", "-m", "model.optimizer.lr=-1,1e-3", "trainer.devices=2",
+        "train.py", "-m", "model.optimizer.lr=-1,1e-3",
         f"data.data_dir={tiny_data_dir}", *QUICK, f"hydra.sweep.dir={sweep_dir}",
         f"paths.log_dir={tmp_path}",
     )  # fmt: skip
@@ -45,89 +36,5 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(tiny_data_dir, tmp_p
     assert failed["status"] == "failed" and "Invalid learning rate" in failed["error"]
     assert failed["test/acc"] == "" and "model.optimizer.lr=-1" in failed["overrides"]
     assert completed["status"] == "completed" and completed["epochs"] == "1"
-    assert 0.0 <= float(completed["test/acc"]) <= 1.0 and float(completed["wall_time_s"]) > 0
+    assert float(completed["test/acc"]) > 0.1 and float(completed["wall_time_s"]) > 0
     assert "| failed |" in (sweep_dir / "summary.md").read_text()
-
-
-@pytest.mark.slow
-def test_ddp_inside_a_multirun_leaves_one_folder_per_job(tiny_data_dir, tmp_path):
-    """Lightning issue #11300: each DDP job's second process must not start the sweep again."""
-    result = run_cli(
-        "train.py", "-m", "trainer.devices=2", "model.optimizer.lr=1e-3,3e-3",
-        f"data.data_dir={tiny_data_dir}", *QUICK, f"paths.log_dir={tmp_path}",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert not (tmp_path / "train" / "runs").exists()
-    (sweep_dir,) = (tmp_path / "train" / "multiruns").iterdir()
-    assert _job_dirs(sweep_dir) == ["0", "1"]
-    rows = _summary(sweep_dir)
-    assert [row["status"] for row in rows] == ["completed", "completed"]
-    assert ["lr=0.001" in rows[0]["overrides"], "lr=0.003" in rows[1]["overrides"]] == [True] * 2
-    assert "Sweep summary" in result.stdout and "| 1 | trainer.devices=2" in result.stdout
-
-
-@pytest.mark.slow
-def test_submitit_local_runs_a_two_job_multirun(tiny_data_dir, tmp_path):
-    sweep_dir = tmp_path / "sweep"
-    result = run_cli(
-        "train.py", "-m", "hydra/launcher=submitit_local", "model.optimizer.lr=1e-3,3e-3",
-        f"data.data_dir={tiny_data_dir}", *QUICK, f"hydra.sweep.dir={sweep_dir}",
-        f"paths.log_dir={tmp_path}",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert _job_dirs(sweep_dir) == ["0", "1"] and (sweep_dir / ".submitit").is_dir()
-    assert [row["status"] for row in _summary(sweep_dir)] == ["completed", "completed"]
-
-
-@pytest.mark.slow
-def test_optuna_trials_land_in_the_summary(tiny_data_dir, tmp_path):
-    sweep_dir = tmp_path / "sweep"
-    result = run_cli(
-        "train.py", "-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3",
-        "hydra.sweeper.sampler.n_startup_trials=2", f"data.data_dir={tiny_data_dir}", *QUICK,
-        f"hydra.sweep.dir={sweep_dir}", f"paths.log_dir={tmp_path}",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = _summary(sweep_dir)
-    assert len(rows) == 3 and all(row["status"] == "completed" for row in rows)
-    # The generic space, and the network's own (conf/model/search_space/keras_cnn.yaml).
-    for key in ("model.optimizer.lr=", "data.batch_size=", "model.net.dropout="):
-        assert all(key in row["overrides"] for row in rows)
-    assert not any("++optuna_trial." in row["overrides"] for row in rows)  # the trial's id
-    # The study persists outside the sweep folder: outputs/optuna/<task>_<model>.db by default.
-    assert (tmp_path / "optuna" / "train_keras_cnn.db").is_file()
-    best = OmegaConf.load(sweep_dir / "optimization_results.yaml").best_value
-    assert best == pytest.approx(max(float(row["val/acc_best"]) for row in rows))
-
-
-def test_slurm_launcher_asks_for_one_task_per_device_and_lightnings_requeue_signal(tmp_path):
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        overrides = ["hydra/launcher=slurm", "trainer.devices=4", "trainer.num_nodes=2"]
-        overrides.append(f"hydra.sweep.dir={tmp_path}")  # resolving it must not touch outputs/
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
-    # The sbatch script submitit writes from these settings (hydra-submitit-launcher's mapping).
-    sbatch = _make_sbatch_string(
-        command="python -m submitit.core._submit",
-        folder=tmp_path,
-        time=launcher["timeout_min"],
-        nodes=launcher["nodes"],
-        ntasks_per_node=launcher["tasks_per_node"],
-        gpus_per_node=launcher["gpus_per_node"],
-        cpus_per_task=launcher["cpus_per_task"],
-        signal_delay_s=launcher["signal_delay_s"],
-        additional_parameters=launcher["additional_parameters"],
-    )
-    assert "#SBATCH --nodes=2" in sbatch and "#SBATCH --ntasks-per-node=4" in sbatch
-    assert "#SBATCH --gpus-per-node=4" in sbatch
-    # SLURM's warning signal is the one Lightning's SLURMEnvironment requeues on.
-    assert sbatch.count("--signal=") == 1 and "#SBATCH --signal=USR1@120" in sbatch
-    assert SLURMEnvironment().requeue_signal == signal.SIGUSR1
-    assert launcher["max_num_timeout"] == 0  # submitit does not resubmit on its own
-
-
-def test_ddp_processes_keep_hydras_flags_but_not_the_sweep():
-    argv = ["-m", "--config-name", "train", "lr=1e-3,3e-3", "-cd=conf", "+x=1"]
-    assert hydra_flags(argv) == ["--config-name", "train", "-cd=conf"]
