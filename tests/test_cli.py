@@ -7,7 +7,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from mnist_cnn.cli import UserError, brief_errors, expected_error
+from mnist_cnn.cli import UserError, brief_errors, expected_error, misspelt_key
 from tests.fixtures import compose_config, run_cli
 
 # Lightning 2.6's lines that a default run used to print before the model summary.
@@ -77,7 +77,7 @@ def test_expected_errors_become_one_line_hydra_errors(error, tmp_path):
         raise error
 
     with pytest.raises(UserError, match=str(error)) as raised:
-        brief_errors(task)(OmegaConf.create({"paths": {"output_dir": str(tmp_path)}}))
+        brief_errors(task, "usage")(OmegaConf.create({"paths": {"output_dir": str(tmp_path)}}))
     assert raised.value.__cause__ is error  # HYDRA_FULL_ERROR=1 shows the original
     assert str(error) in (tmp_path / "FAILED.txt").read_text()  # the run folder says it failed
 
@@ -94,5 +94,40 @@ def test_a_bug_keeps_its_traceback(tmp_path):
         raise TypeError("a bug")
 
     with pytest.raises(TypeError, match="a bug"):
-        brief_errors(task)(OmegaConf.create({"paths": {"output_dir": str(tmp_path)}}))
+        brief_errors(task, "usage")(OmegaConf.create({"paths": {"output_dir": str(tmp_path)}}))
     assert expected_error(KeyError("x")) is None
+    assert expected_error(ModuleNotFoundError("x", name="mnist_cnn.x")) is None  # ours: a bug
+    missing = ModuleNotFoundError("logger=mlflow needs mlflow: pip install ...", name="mlflow")
+    assert expected_error(missing) is missing  # an optional package: say what to install
+
+
+def test_a_required_setting_left_out_names_itself_and_the_usage(tmp_path):
+    from mnist_cnn.eval import evaluate
+
+    cfg = compose_config("eval", [], tmp_path)  # no ckpt_path=
+    with pytest.raises(UserError) as raised:
+        brief_errors(evaluate, "python eval.py ckpt_path=PATH [key=value ...]")(cfg)
+    assert str(raised.value) == (
+        "ckpt_path is required and has no default: python eval.py ckpt_path=PATH [key=value ...]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("trainer.max_epoch=2", "trainer.max_epochs"), ("data.batchsize=64", "data.batch_size")],
+)
+def test_a_misspelt_key_gets_the_key_it_was_meant_to_be(typed, meant):
+    hint = misspelt_key("train", ["data.download=false", typed])
+    assert hint == f"{typed.split('=')[0]}: no such setting; did you mean `{meant}`?"
+    assert misspelt_key("train", ["trainer.max_epochs=2", "model=keras_cnn"]) is None
+
+
+@pytest.mark.slow
+def test_help_and_a_misspelt_key_on_the_command_line():
+    helped = run_cli("train.py", "--help")
+    assert helped.returncode == 0 and "The commands run most:" in helped.stdout
+    assert "python eval.py ckpt_path=" in helped.stdout and "\ntrainer: cpu, ddp" in helped.stdout
+    typo = run_cli("train.py", "trainer.max_epoch=2")
+    assert typo.returncode == 1
+    ours = typo.stderr.index("did you mean `trainer.max_epochs`?")
+    assert ours < typo.stderr.index("Could not override 'trainer.max_epoch'")  # Hydra's, below

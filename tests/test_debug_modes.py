@@ -22,8 +22,6 @@ def _files(run_dir: Path) -> set[str]:
     [
         # conf/debug/fast.yaml: no checkpoints, no logger files; metrics.json and the report.
         (["debug=fast"], {"metrics.json", *REPORT}),
-        # conf/debug/shapes.yaml: no test, no checkpoints, no logger files; metrics.json.
-        (["debug=shapes"], {"metrics.json"}),
         # conf/callbacks/none.yaml: no checkpoints (not even Lightning's default one), no report;
         # the logger (here csv) still writes.
         (
@@ -31,7 +29,7 @@ def _files(run_dir: Path) -> set[str]:
             {"metrics.json", "csv/metrics.csv", "csv/hparams.yaml"},
         ),
     ],
-    ids=["debug=fast", "debug=shapes", "callbacks=none"],
+    ids=["debug=fast", "callbacks=none"],
 )
 def test_each_mode_writes_the_files_it_documents(overrides, documented, tiny_data_dir, tmp_path):
     data = [f"data.data_dir={tiny_data_dir}", "data.download=false", "trainer.accelerator=cpu"]

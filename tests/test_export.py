@@ -1,5 +1,8 @@
 """Export: ONNX and TorchScript files with a dynamic batch, checked against PyTorch."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -34,3 +37,35 @@ def test_export_command_prints_the_difference(checkpoint, tiny_data_dir, tmp_pat
     assert "checking on 256 real test images" in result.stdout
     difference = float(result.stdout.split("max abs difference to PyTorch: ")[1].split()[0])
     assert difference <= 1e-4 and (tmp_path / "m.onnx").is_file()
+
+
+def test_the_onnx_file_names_its_preprocessing_and_runs_with_onnxruntime_alone(
+    checkpoint, tiny_data_dir, tmp_path
+):
+    import onnxruntime
+    from PIL import Image
+
+    from mnist_cnn.inference import to_mnist
+
+    output, _ = export(checkpoint, "onnx", tmp_path / "model.onnx", {"data_dir": tiny_data_dir})
+    session = onnxruntime.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    metadata = session.get_modelmeta().custom_metadata_map
+    assert "crop to the ink, fit into 20x20, centre by mass" in metadata["preprocessing"]
+    assert "mnist_cnn.inference.to_mnist" in metadata["preprocessing"]
+    # docs/predict-export.md's example: a drawn digit, any size, dark on light.
+    drawn = Image.new("L", (240, 320), 255)
+    drawn.paste(0, (100, 40, 140, 280))  # a thick vertical stroke: a "1"
+    digit = to_mnist(drawn)  # uint8 (1, 28, 28), white on black
+    assert digit.shape == (1, 28, 28) and digit[0, 0, 0] == 0 and digit.max() > 200
+    (probabilities,) = session.run(None, {"images": (digit[None].numpy() / 255).astype("float32")})
+    assert probabilities.shape == (1, 10) and abs(probabilities.sum() - 1) < 1e-5
+
+
+@pytest.mark.slow
+def test_the_preprocessing_imports_without_lightning():
+    code = (
+        "import sys\nfrom mnist_cnn.inference import to_mnist, load_classifier\n"
+        "assert 'lightning' not in sys.modules, 'lightning was imported'\nprint(to_mnist.__doc__)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -142,3 +142,13 @@ def test_eval_refuses_the_same_trainer_settings(tmp_path):
     cfg = compose_config("eval", ["ckpt_path=any.ckpt", "trainer.accelerator=tpux"], tmp_path)
     with pytest.raises(ValueError, match=r"trainer\.accelerator=tpux: unknown"):
         evaluate(cfg)
+
+
+def test_a_data_dir_that_names_the_raw_folder_is_told_to_go_two_up(tiny_data_dir, tmp_path):
+    raw = tiny_data_dir / "MNIST" / "raw"
+    cfg = compose_config("train", [f"data.data_dir={raw}", "data.download=false"], tmp_path)
+    with pytest.raises(
+        FileNotFoundError, match=rf"use data\.data_dir={re.escape(str(tiny_data_dir))}\.$"
+    ):
+        train(cfg)
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())  # refused before any work

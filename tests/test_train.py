@@ -46,10 +46,10 @@ def test_cli_run_learns_and_leaves_a_complete_run_folder(real_run):
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert metrics["best_checkpoint"].startswith(str(run_dir / "checkpoints"))
-    # The Keras-style summary: every layer with its output shape, and the parameter count.
-    output = result.stdout + result.stderr
-    assert "MnistCNN: 34,826 trainable parameters" in output
-    assert "[1, 32, 26, 26]" in output and "[1, 1600]" in output
+    # Keras's model.summary() of the network, printed once: not Lightning's table of the module.
+    assert result.stdout.count('Model: "MnistCNN"') == 1
+    assert "features.0 (Conv2d)               (None, 32, 26, 26)      320" in result.stdout
+    assert "Total params: 34,826 (0.13 MB)" in result.stdout and "| Name" not in result.stdout
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
     assert {"val/acc", "val/acc_best", "train/loss"} <= set(events.Tags()["scalars"])

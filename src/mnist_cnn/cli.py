@@ -11,9 +11,11 @@ Hydra error.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,10 +28,11 @@ import hydra
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import CompactHydraException, InstantiationException
+from hydra.errors import CompactHydraException, ConfigCompositionException, InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf.errors import MissingMandatoryValue
 
 from mnist_cnn.atomic import write_text
 
@@ -83,16 +86,18 @@ def marked_if_failed(output_dir: str | Path) -> Iterator[None]:
         raise
 
 
-def brief_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+def brief_errors(task: Callable[[DictConfig], Any], usage: str) -> Callable[[DictConfig], Any]:
     """`task` with expected errors turned into `UserError`: one message, no traceback. A failed
     run's folder is marked. In a multirun the job is still recorded as failed, with that
-    message, and the sweep goes on."""
+    message, and the sweep goes on. A required setting left out (`???`) is named with `usage`."""
 
     @functools.wraps(task)
     def run(cfg: DictConfig) -> Any:
         try:
             with marked_if_failed(cfg.paths.output_dir):
                 return task(cfg)
+        except MissingMandatoryValue as error:
+            raise UserError(f"{error.full_key} is required and has no default: {usage}") from None
         except Exception as error:
             expected = expected_error(error)
             if expected is None:
@@ -100,6 +105,44 @@ def brief_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], An
             raise UserError(str(expected)) from error
 
     return run
+
+
+def misspelt_key(config_name: str, overrides: Sequence[str]) -> str | None:
+    """ "did you mean `trainer.max_epochs`?" for an override of a key the config does not have
+    (Hydra would suggest adding it with `+`, which then fails inside the Trainer)."""
+    overrides = [o for o in overrides if "=" in o and not o.startswith("-")]
+    plain = [o for o in overrides if not o.startswith(("+", "~", "hydra."))]
+    try:
+        _composed(config_name, overrides)
+        return None
+    except ConfigCompositionException as error:
+        found = re.match(r"Could not override '([\w.]+)'", str(error))
+    except Exception:  # anything else: Hydra's own message says it
+        return None
+    if not found:
+        return None
+    key = found.group(1)
+    try:
+        config = _composed(config_name, [o for o in plain if o.split("=")[0] != key])
+    except Exception:
+        return None
+    keys = [f"{path}.{k}" if path else k for path, node in _nodes(config) for k in node]
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.7)
+    return f"{key}: no such setting; did you mean `{close[0]}`?" if close else None
+
+
+def _composed(config_name: str, overrides: Sequence[str]) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        return compose(config_name, overrides=list(overrides))
+
+
+def _nodes(node: Any, path: str = "") -> Iterator[tuple[str, DictConfig]]:
+    if isinstance(node, DictConfig):
+        yield path, node
+        for key in node:
+            child = node._get_node(key)
+            yield from _nodes(child, f"{path}.{key}" if path else str(key))
 
 
 # --- A quiet console ---------------------------------------------------------------------------
@@ -207,14 +250,27 @@ def entry_point(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Cal
     Hydra's main with `conf/<config_name>.yaml` around `brief_errors(task)`."""
 
     def decorate(task: Callable[[DictConfig], Any]) -> Callable[[], None]:
+        # The config's first line is its usage, e.g. "# python eval.py ckpt_path=PATH ...".
+        usage = (CONFIG_DIR / f"{config_name}.yaml").read_text().split("\n", 1)[0].lstrip("# ")
         hydra_main = hydra.main(
             version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name
-        )(brief_errors(task))
+        )(brief_errors(task, usage))
 
         def main() -> None:
             quiet_libraries()
             register_resolvers()
-            hydra_main()
+            arguments = sys.argv[1:]
+            # A plain run is composed once more first (0.1 s), so that a misspelt key is named
+            # above Hydra's own message; with flags (-m, --cfg) Hydra parses them, ours follows.
+            plain = not any(argument.startswith("-") for argument in arguments)
+            if plain and (hint := misspelt_key(config_name, arguments)):
+                print(hint, file=sys.stderr)
+            try:
+                hydra_main()
+            except SystemExit as stop:
+                if not plain and stop.code == 1 and (hint := misspelt_key(config_name, arguments)):
+                    print(hint, file=sys.stderr)
+                raise
 
         main.__doc__ = f"Console script and launcher of `{config_name}`: {task.__doc__}"
         return main

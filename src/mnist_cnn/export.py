@@ -23,6 +23,12 @@ if TYPE_CHECKING:  # torch and the checkpoint reader are imported where used: --
     from torch import nn
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+# What the exported model expects, stored in the file beside the class names.
+PREPROCESSING = (
+    "float32 images (B, 1, 28, 28) in [0, 1], white digit on black, made the way MNIST was: "
+    "crop to the ink, fit into 20x20, centre by mass in 28x28 "
+    "(mnist_cnn.inference.to_mnist does it for any PNG, JPEG, PIL image or array)"
+)
 
 
 def export(
@@ -64,7 +70,8 @@ def export(
             _write_onnx(probabilities, example, output, names)
         else:
             scripted = torch.jit.trace(probabilities, example)
-            torch.jit.save(scripted, output, _extra_files={"class_names": json.dumps(names)})
+            extra = {"class_names": json.dumps(names), "preprocessing": PREPROCESSING}
+            torch.jit.save(scripted, output, _extra_files=extra)
         return output, _max_difference(output, format, probabilities, images)
 
 
@@ -82,7 +89,9 @@ def _write_onnx(net: nn.Module, example: torch.Tensor, output: Path, names: list
         dynamo=False,  # the torch.export-based exporter needs onnxscript as well
     )
     model = onnx.load(str(output))
-    onnx.helper.set_model_props(model, {"class_names": json.dumps(names)})
+    onnx.helper.set_model_props(
+        model, {"class_names": json.dumps(names), "preprocessing": PREPROCESSING}
+    )
     onnx.save(model, str(output))
 
 

@@ -6,7 +6,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from mnist_cnn.callbacks import LearningReport
-from mnist_cnn.report.plots import curves_figure
+from mnist_cnn.report.plots import confusion_matrix_figure, curves_figure
 
 
 def test_run_folder_holds_three_valid_pngs(trained_run):
@@ -58,3 +58,17 @@ def test_mistakes_keep_only_the_most_confidently_wrong(tmp_path):
     confidences, kept_images, kept_labels, predictions = report.worst
     assert kept_labels.tolist() == [1, 2] and predictions.tolist() == [2, 0]
     assert torch.equal(kept_images, images[[1, 2]]) and confidences[0] > confidences[1]
+
+
+def test_the_confusion_matrix_writes_each_count_and_separates_1_from_30():
+    counts = torch.tensor([[980, 1, 0], [30, 1100, 2], [0, 0, 1000]])
+    figure = confusion_matrix_figure(counts, ["0", "1", "2"])
+    axes, _colorbar = figure.axes
+    written = {(t.get_position(), t.get_text()) for t in axes.texts}
+    assert ((0, 1), "30") in written and ((1, 0), "1") in written and ((2, 2), "1,000") in written
+    assert len(written) == 6  # the three empty cells are left blank
+    (image,) = axes.get_images()
+    one, thirty, most = image.norm([1, 30, 1100])
+    assert thirty - one > 0.4 and most - thirty < 0.6  # log scale: 30 stands out from 1
+    assert all(label.get_rotation() == 0 for label in axes.get_yticklabels())
+    assert axes.get_title() == "Test confusion matrix (3,113 images)"

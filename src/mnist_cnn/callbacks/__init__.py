@@ -3,12 +3,12 @@
 
 from mnist_cnn.callbacks.finite_loss import StopOnNonFiniteLoss
 from mnist_cnn.callbacks.interruption import SaveOnInterrupt
-from mnist_cnn.callbacks.layer_shapes import LayerShapes
+from mnist_cnn.callbacks.keras_summary import KerasSummary
 from mnist_cnn.callbacks.learning_report import LearningReport
 from mnist_cnn.callbacks.rng_state import RestoreRNGState
 
 __all__ = [
-    "LayerShapes",
+    "KerasSummary",
     "LearningReport",
     "RestoreRNGState",
     "SaveOnInterrupt",

@@ -85,10 +85,10 @@ class LearningReport(L.Callback):
         self.worst = [tensor[top].detach() for tensor in merged]
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.confusion.compute()  # all-reduces the counts across processes
+        counts = self.confusion.compute()  # all-reduced: every process must call it
         if not trainer.is_global_zero:
             return
-        figures = {"confusion_matrix": confusion_matrix_figure(self.confusion, self.class_names)}
+        figures = {"confusion_matrix": confusion_matrix_figure(counts, self.class_names)}
         confidences, images, labels, predictions = self.worst
         if len(confidences):
             figures["mistakes"] = mistakes_figure(

@@ -16,6 +16,13 @@ class MnistCNN(nn.Module):
     Input: float images in [0, 1] of shape (B, in_channels, H, W); output: logits (B, num_classes).
     """
 
+    # Printed under the model summary (mnist_cnn.models.summary).
+    summary_note = (
+        "Keras's convnet runs Conv -> ReLU -> MaxPool; this one pools before its ReLUs\n"
+        "(Conv -> MaxPool -> ReLU): the same outputs and gradients, 4x less ReLU work.\n"
+        "Shapes are PyTorch's (channels, height, width); Keras prints (height, width, channels)."
+    )
+
     def __init__(
         self,
         in_channels: int = 1,

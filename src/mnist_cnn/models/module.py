@@ -14,6 +14,8 @@ from torch.optim import Adam, Optimizer
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from mnist_cnn.models.summary import summary
+
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], Any]
 STAGES = ("train", "val", "test")
@@ -65,8 +67,6 @@ class MnistLitModule(L.LightningModule):
         self.head = nn.Softmax(dim=1)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
-        # Lets the model summary print each layer's input and output shape, like Keras.
-        self.example_input_array = torch.zeros(1, *net.input_shape)
 
         num_classes = net.num_classes
         # validate_args / nan_strategy off: their checks force a host sync on every step.
@@ -87,6 +87,10 @@ class MnistLitModule(L.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+    def summary(self) -> None:
+        """Print the network as Keras's model.summary() does."""
+        print(summary(self.net))
 
     def setup(self, stage: str) -> None:
         if self.hparams.channels_last:

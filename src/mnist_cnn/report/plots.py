@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # files and TensorBoard only; never open a window
-
 import torch
-from matplotlib.figure import Figure
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure  # drawn without pyplot: no window, no global backend
 from matplotlib.ticker import MaxNLocator
-from torchmetrics.classification import MulticlassConfusionMatrix
 from torchvision.utils import make_grid
 
 _GRID_COLUMNS = 8
 _GRID_PADDING = 12  # pixels above each digit, room for its "true → predicted" caption
 
 
-def confusion_matrix_figure(confusion: MulticlassConfusionMatrix, class_names: list[str]) -> Figure:
-    """Counts of (true, predicted) test labels, drawn by torchmetrics."""
+def confusion_matrix_figure(counts: torch.Tensor, class_names: list[str]) -> Figure:
+    """Counts (K, K) of (true, predicted) test labels, each written in its cell; the colours on a
+    log scale, so that 1 error and 30 look different beside 1,000 right."""
+    counts = counts.cpu()
     figure = Figure(figsize=(7, 6), layout="constrained")
     axes = figure.subplots()
-    confusion.plot(ax=axes, labels=class_names)
-    axes.set_title(f"Test confusion matrix ({int(confusion.confmat.sum())} images)")
+    shown = counts.float().masked_fill(counts == 0, float("nan"))  # empty cells stay blank
+    image = axes.imshow(shown.numpy(), cmap="viridis", norm=LogNorm(vmin=1, vmax=counts.max()))
+    figure.colorbar(image, ax=axes, label="images (log scale)")
+    for true, row in enumerate(counts.tolist()):
+        for predicted, count in enumerate(row):
+            if count:  # dark text on the light (large) cells, light text on the dark ones
+                color = "black" if count > counts.max().item() ** 0.5 else "white"
+                axes.text(predicted, true, f"{count:,}", ha="center", va="center", fontsize=7,
+                          color=color)  # fmt: skip
+    ticks = range(len(class_names))
+    axes.set_xticks(ticks, class_names, rotation=45 if max(map(len, class_names)) > 2 else 0)
+    axes.set_yticks(ticks, class_names)  # horizontal: they read as the rows' labels
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(f"Test confusion matrix ({int(counts.sum()):,} images)")
     return figure
 
 

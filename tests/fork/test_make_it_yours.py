@@ -1,5 +1,6 @@
-"""docs/make-it-yours.md, done as a new user would: fork, add a LeNet-5 and an IDX dataset of
-one's own, then train, eval, predict, export and search. The files come from the page itself."""
+"""docs/make-it-yours.md, done as a new user would: fork with copier, add a LeNet-5 and an IDX
+dataset of one's own, then train, eval, predict, export and search. The files come from the
+page itself."""
 
 import csv
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import REPO, synthetic_digits
+from tests.fork.fixtures import fork as make_fork
 
 DOC = REPO / "docs" / "make-it-yours.md"
 NAME, PACKAGE = "digits-lab", "digits_lab"
@@ -64,12 +66,11 @@ def _predictions(path: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_a_fork_with_its_own_network_and_dataset_does_everything(tmp_path):
+def test_a_fork_with_its_own_network_and_dataset_does_everything(template, tmp_path):
     doc = DOC.read_text()
-    fork = tmp_path / NAME
-    # 1. Fork.
-    assert f"python scripts/new_project.py {NAME}" in doc
-    _run(REPO, str(REPO / "scripts" / "new_project.py"), NAME, "--dest", str(fork))
+    # 1. Fork, keeping the extra the page's search needs.
+    assert f"copier copy --trust /path/to/mnist-cnn ../{NAME}" in doc
+    fork = make_fork(template, tmp_path / NAME, ["optuna"], NAME)
 
     # 2. A network: its file, its registration, its config, its shape test; then the default.
     blocks = _titled_blocks(doc)
@@ -78,12 +79,12 @@ def test_a_fork_with_its_own_network_and_dataset_does_everything(tmp_path):
         if path != "write_idx.py":
             (fork / path).parent.mkdir(parents=True, exist_ok=True)
             (fork / path).write_text(text)
-    register = f"from {PACKAGE}.models.lenet5 import LeNet5\n\nNETWORKS = (LeNet5, MnistCNN)"
-    assert register in doc
-    init = fork / "src" / PACKAGE / "models" / "__init__.py"
+    register = f"from {PACKAGE}.models.lenet5 import LeNet5\n\nNETWORKS: tuple[type, ...] = ("
+    assert f"{register}LeNet5, MnistCNN)" in doc
+    registry = fork / "src" / PACKAGE / "models" / "registry.py"
     cnn = f"from {PACKAGE}.models.cnn import MnistCNN\n"
-    _edit(init, cnn, f"{cnn}{register.splitlines()[0]}\n")
-    _edit(init, "NETWORKS = (", "NETWORKS = (LeNet5, ")
+    _edit(registry, cnn, f"{cnn}{register.splitlines()[0]}\n")
+    _edit(registry, "NETWORKS: tuple[type, ...] = (", "NETWORKS: tuple[type, ...] = (LeNet5, ")
     assert "`- model: keras_cnn` to\n`- model: lenet5`" in doc
     _edit(fork / "conf" / "train.yaml", "- model: keras_cnn", "- model: lenet5")
     assert "python -m pytest tests/models/test_lenet5.py" in doc
@@ -110,7 +111,7 @@ def test_a_fork_with_its_own_network_and_dataset_does_everything(tmp_path):
 
     # 4. Train (LeNet-5 is the default now), eval, predict, export, predict the ONNX file, search.
     trained_log = _step(doc, fork, "python train.py data=my_digits", *QUICK)
-    assert "LeNet5: " in trained_log.stdout + trained_log.stderr
+    assert 'Model: "LeNet5"' in trained_log.stdout  # the run's Keras-style summary
     (train_run,) = (fork / "outputs" / "train" / "runs").iterdir()
     trained = json.loads((train_run / "metrics.json").read_text())
     ckpt = Path(trained["best_checkpoint"])
