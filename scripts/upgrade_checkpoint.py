@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from mnist_cnn.checkpoint import CONFIG_KEY, check_archive, check_contents, write_checkpoint
+from mnist_cnn.archive import check_archive
+from mnist_cnn.checkpoint import CONFIG_KEY, check_contents, write_checkpoint
 from mnist_cnn.stored_config import stored_config
 
 

@@ -7,8 +7,13 @@ import zipfile
 import pytest
 import torch
 
-from mnist_cnn.archive import ArchiveError, NotAnArchiveError, check_zip
-from mnist_cnn.checkpoint import MAX_CHECKPOINT_BYTES, TORCH_ENTRIES
+from mnist_cnn.archive import (
+    MAX_CHECKPOINT_BYTES,
+    TORCH_ENTRIES,
+    ArchiveError,
+    NotAnArchiveError,
+    check_zip,
+)
 from tests.fixtures import deflated, stored, zip_bytes
 
 ANY = re.compile(r".+")

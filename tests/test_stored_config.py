@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import runpy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from mnist_cnn.export import export
 from mnist_cnn.inference import load_classifier
 from mnist_cnn.stored_config import stored_config, validate
 from mnist_cnn.train import train
-from tests.fixtures import compose_config, run_cli
+from tests.fixtures import REPO, compose_config, run_cli
 
 
 class _Touch:
@@ -194,8 +195,8 @@ def test_previous_release_checkpoint_is_refused_with_the_conversion_command(legi
     torch.save({CONFIG_KEY: OmegaConf.to_container(cfg, resolve=True), "state_dict": legit[1]}, old)
     with pytest.raises(CheckpointError, match=r"python scripts/upgrade_checkpoint\.py"):
         load_classifier(old)
-    result = run_cli("scripts/upgrade_checkpoint.py", str(old), str(tmp_path / "new.ckpt"))
-    assert result.returncode == 0, result.stderr
+    script = runpy.run_path(str(REPO / "scripts" / "upgrade_checkpoint.py"))  # as a module
+    script["upgrade"](old, tmp_path / "new.ckpt")
     assert load_classifier(tmp_path / "new.ckpt").class_names == [str(d) for d in range(10)]
 
 

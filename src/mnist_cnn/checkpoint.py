@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import lightning as L
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from mnist_cnn.archive import ArchiveError, NotAnArchiveError, read_zip
+from mnist_cnn.archive import check_archive
 from mnist_cnn.atomic import write_bytes_atomic
 from mnist_cnn.models.module import MnistLitModule
 from mnist_cnn.stored_config import (
@@ -28,15 +27,6 @@ from mnist_cnn.stored_config import (
 )
 
 CONFIG_KEY = "mnist_cnn_config"
-# What torch.save writes into its zip archive (torch 1.6-2.14), under one folder named after the
-# file: the pickle, its storages data/0, data/1, ... and a few small records, all stored.
-TORCH_ENTRIES = re.compile(
-    r"[^/]+/(data\.pkl|data/\d+|\.format_version|\.storage_alignment|byteorder|version"
-    r"|\.data/serialization_id|\.data/version)"
-)
-# This project's checkpoints are about 0.4 MB (wide networks a few MB); a larger file is refused
-# before it is read. A fork with bigger networks raises it here.
-MAX_CHECKPOINT_BYTES = 1 << 30
 
 
 class CheckpointError(ValueError):
@@ -93,20 +83,6 @@ def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict[str, Any]:
         )
     check_contents(checkpoint, path, key)
     return checkpoint
-
-
-def check_archive(path: str | Path, key: str = "ckpt_path") -> bytes:
-    """The bytes of `path` if it is the zip archive torch.save writes (entries stored and named
-    as written, within the size bound); else refused, before torch.load reads any of it."""
-    try:
-        return read_zip(path, TORCH_ENTRIES, MAX_CHECKPOINT_BYTES)
-    except NotAnArchiveError as err:
-        raise CheckpointError(
-            f"{key}={err}, so not a checkpoint: train.py writes .ckpt files as the zip "
-            f"archives of torch.save (a file from torch < 1.6 is not read either)."
-        ) from None
-    except ArchiveError as err:
-        raise CheckpointError(f"{key}={err}. Nothing in it was loaded.") from None
 
 
 def check_contents(checkpoint: dict[str, Any], path: str | Path, key: str = "ckpt_path") -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
+from mnist_cnn.archive import check_archive
 from mnist_cnn.data.idx import DataNotFoundError, missing_files, not_found
 
 ACCELERATORS = ("auto", "cpu", "cuda", "gpu", "mps", "tpu")
@@ -50,12 +51,14 @@ def check_train(cfg: DictConfig) -> None:
 
 
 def check_file(path: str | Path, key: str) -> None:
-    """Refuse a checkpoint setting that names no file."""
+    """Refuse a checkpoint setting that names no file, or a file that is not the zip archive
+    torch.save writes (a text file, a zip bomb), before torch or Lightning is imported."""
     if not Path(path).is_file():
         raise FileNotFoundError(
             f"{key}={path}: no such file. Point {key} at a .ckpt file, e.g. "
             f"outputs/train/runs/<run>/checkpoints/last.ckpt."
         )
+    check_archive(path, key)
 
 
 def check_data_files(data: Mapping[str, Any]) -> None:

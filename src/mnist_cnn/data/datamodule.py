@@ -38,27 +38,22 @@ class TensorDigits(Dataset):
         return self.images[index], self.labels[index]
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        # DataLoader calls this with a batch's indices instead of one __getitem__ per sample.
-        index = torch.as_tensor(indices, device=self.images.device)
-        return self.images[index], self.labels[index]
+        # DataLoader calls this with a batch's indices instead of one __getitem__ per sample;
+        # its collate_fn (whole_batch) then has nothing left to do.
+        return self[torch.as_tensor(indices, device=self.images.device)]
 
 
 def whole_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """collate_fn for TensorDigits: __getitems__ already returns the batch."""
     return batch
 
 
 class ResumableShuffle(Sampler[int]):
-    """A new random order every epoch, like `shuffle=True`, but a function of (seed, epoch) alone,
-    so a resumed run can rebuild the interrupted epoch's order and skip what it already trained on.
-
-    Lightning calls `set_epoch` at the start of every epoch, as it does for DistributedSampler.
-    """
+    """A new random order every epoch (`set_epoch`, as Lightning calls it), a function of (seed,
+    epoch) alone: a resumed run rebuilds the interrupted epoch's order and skips what it did."""
 
     def __init__(self, num_samples: int, batch_size: int, seed: int) -> None:
         self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
-        self.epoch = 0
-        self.start = 0  # samples of this epoch already trained on (only after a resume)
+        self.epoch, self.start = 0, 0  # start: samples of this epoch done (only after a resume)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -84,14 +79,9 @@ class ResumableShuffle(Sampler[int]):
 
 
 class MnistDataModule(L.LightningDataModule):
-    """MNIST (or FashionMNIST, KMNIST): a seeded validation split of the official training set,
-    and the official test set untouched. With `num_folds`=K the validation set is fold `fold`
-    of K disjoint folds of the training set (k-fold cross-validation; `val_fraction` unused).
-
-    With `on_device` the tensors move to the training device in `setup` (a no-op on CPU).
-    `batch_size` is global, as in Keras: under DDP each of the N processes gets batch_size / N,
-    so the optimiser sees the same batch (and the same number of steps) on any device count.
-    """
+    """MNIST (or FashionMNIST, KMNIST): a seeded validation split of the official training set
+    (or fold `fold` of `num_folds`), the official test set untouched, all held on the training
+    device (`on_device`). `batch_size` is global, as in Keras: N DDP processes take 1/N each."""
 
     def __init__(
         self,
@@ -123,23 +113,17 @@ class MnistDataModule(L.LightningDataModule):
         self.save_hyperparameters()
         self.raw_dir = Path(data_dir) / dataset / "raw"
         self.batch_size_per_device = batch_size
-        self.train_set: TensorDigits | None = None
-        self.val_set: TensorDigits | None = None
-        self.test_set: TensorDigits | None = None
+        self.train_set = self.val_set = self.test_set = None
         self.train_sampler: ResumableShuffle | None = None
         self._train_sampler_state: dict[str, Any] = {}
-
-    def _missing(self) -> list[str]:
-        return missing_files(Path(self.hparams.data_dir), self.hparams.dataset)
 
     def _not_found(self, reason: str) -> DataNotFoundError:
         data_dir, dataset = Path(self.hparams.data_dir), self.hparams.dataset
         return DataNotFoundError(not_found(data_dir, dataset, reason))
 
     def prepare_data(self) -> None:
-        """Download with torchvision when files are missing (runs on one process per node);
-        datasets of your own are never downloaded."""
-        if not self._missing():
+        """Download with torchvision what is missing (once per node); your own datasets never."""
+        if not missing_files(Path(self.hparams.data_dir), self.hparams.dataset):
             return
         if not self.hparams.download:
             raise self._not_found("data.download=false")
@@ -168,7 +152,7 @@ class MnistDataModule(L.LightningDataModule):
                     f"{world_size} processes; choose a multiple of {world_size}."
                 )
             self.batch_size_per_device = self.hparams.batch_size // world_size
-        if self._missing():
+        if missing_files(Path(self.hparams.data_dir), self.hparams.dataset):
             raise self._not_found("run prepare_data or download them")
         if stage in (None, "fit", "validate") and self.train_set is None:
             images, labels = load_split(self.raw_dir, "train", self.hparams.num_classes)
@@ -200,14 +184,10 @@ class MnistDataModule(L.LightningDataModule):
         return order[:val_count], order[val_count:]
 
     def move_to(self, device: torch.device | str) -> None:
-        """Keep the uint8 datasets on `device`: batches are then gathered there, with no copies
-        per step but the batch's indices (MNIST is 55 MB as uint8; a GPU holds it easily)."""
-        for dataset in (self.train_set, self.val_set, self.test_set):
-            if dataset is not None:
-                dataset.images, dataset.labels = (
-                    dataset.images.to(device),
-                    dataset.labels.to(device),
-                )
+        """Keep the uint8 datasets on `device`: batches are gathered there, with no copies per
+        step but the batch's indices (MNIST is 55 MB as uint8; a GPU holds it easily)."""
+        for dataset in filter(None, (self.train_set, self.val_set, self.test_set)):
+            dataset.images, dataset.labels = dataset.images.to(device), dataset.labels.to(device)
 
     def _loader(self, dataset: TensorDigits | None, shuffle: bool) -> DataLoader:
         if dataset is None:
@@ -226,13 +206,8 @@ class MnistDataModule(L.LightningDataModule):
                 shuffle=False,
             )
         # No workers: gathering a batch from memory is cheaper than handing it between processes.
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size_per_device,
-            shuffle=shuffle,
-            sampler=sampler,
-            collate_fn=whole_batch,
-        )
+        batch = self.batch_size_per_device
+        return DataLoader(dataset, batch, shuffle, sampler, collate_fn=whole_batch)
 
     def _resumable_shuffle(self, dataset: TensorDigits) -> ResumableShuffle:
         # torch.initial_seed() is the run's `seed` (seed_everything), so shuffling follows it.
@@ -267,10 +242,8 @@ class MnistDataModule(L.LightningDataModule):
         return self._loader(self.test_set, shuffle=False)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """uint8 images → float in [0, 1], on the device the batch now lives on (4x less to copy).
-
-        Takes (images, labels) or images alone (the model summary's example input, predict).
-        """
+        """uint8 images → float in [0, 1] on the batch's device (4x less to copy); (images,
+        labels) or images alone."""
         if isinstance(batch, (tuple, list)):
             return (to_unit_float(batch[0]), *batch[1:])
         return to_unit_float(batch)

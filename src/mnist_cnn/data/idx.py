@@ -9,7 +9,7 @@ import struct
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
@@ -19,7 +19,6 @@ FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-_UBYTE = 0x08
 # Full MNIST's training images are 47 MB; a header promising more than this is refused unread.
 MAX_IDX_BYTES = 1 << 30
 
@@ -37,20 +36,31 @@ def _fix(path: Path) -> str:
 
 
 def read_idx(path: str | Path, max_bytes: int = MAX_IDX_BYTES) -> torch.Tensor:
-    """Read one unsigned-byte IDX file, `.gz` or not, header first: never more than the header
-    promises plus one byte is read or decompressed, so a padded file or a gzip bomb is refused
-    at the cost of its real size, and a plain file's size is checked before it is read."""
+    """One unsigned-byte IDX file, `.gz` or not, read header first: never more than the header
+    promises plus one byte is read or unpacked, so a padded file or a gzip bomb costs its real
+    size, and a plain file's size is checked before it is read."""
     import torch
 
     path = Path(path)
     try:
         with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
-            shape, header = _header(f, path)
+            magic = f.read(4)
+            if len(magic) < 4 or magic[:3] != b"\x00\x00\x08":
+                raise IDXError(
+                    f"{path}: not an unsigned-byte IDX file (magic bytes {magic.hex() or 'none'}, "
+                    f"expected 000008xx). {_fix(path)}"
+                )
+            dims = f.read(4 * magic[3])
+            if magic[3] == 0 or len(dims) < 4 * magic[3]:
+                raise IDXError(
+                    f"{path}: header of {magic[3]} dimensions is cut short. {_fix(path)}"
+                )
+            shape, header = struct.unpack(f">{magic[3]}I", dims), 4 + len(dims)
             expected = math.prod(shape)
             if expected > max_bytes:
                 raise IDXError(
-                    f"{path}: its header {tuple(shape)} promises {expected:,} bytes, over the "
-                    f"limit of {max_bytes:,}. {_fix(path)}"
+                    f"{path}: its header {shape} promises {expected:,} bytes, over the limit of "
+                    f"{max_bytes:,}. {_fix(path)}"
                 )
             if path.suffix != ".gz" and (size := path.stat().st_size) != header + expected:
                 raise _wrong_size(path, shape, size, header + expected)
@@ -64,26 +74,11 @@ def read_idx(path: str | Path, max_bytes: int = MAX_IDX_BYTES) -> torch.Tensor:
     return torch.frombuffer(data, dtype=torch.uint8).reshape(shape)
 
 
-def _header(f: BinaryIO, path: Path) -> tuple[tuple[int, ...], int]:
-    """The shape in an IDX header, and the header's length in bytes."""
-    magic = f.read(4)
-    if len(magic) < 4 or magic[:2] != b"\x00\x00" or magic[2] != _UBYTE:
-        raise IDXError(
-            f"{path}: not an unsigned-byte IDX file (magic bytes {magic.hex() or 'none'}, "
-            f"expected 000008xx). {_fix(path)}"
-        )
-    ndim = magic[3]
-    dims = f.read(4 * ndim)
-    if ndim == 0 or len(dims) < 4 * ndim:
-        raise IDXError(f"{path}: header of {ndim} dimensions is cut short. {_fix(path)}")
-    return struct.unpack(f">{ndim}I", dims), 4 + 4 * ndim
-
-
 def _wrong_size(path: Path, shape: tuple[int, ...], size: int, expected: int) -> IDXError:
     more = "+" if size > expected else ""
     return IDXError(
-        f"{path}: {size}{more} bytes, but its header {tuple(shape)} needs {expected} "
-        f"(truncated or padded). {_fix(path)}"
+        f"{path}: {size}{more} bytes, but its header {shape} needs {expected} (truncated or "
+        f"padded). {_fix(path)}"
     )
 
 
@@ -91,63 +86,49 @@ def write_idx(path: str | Path, data: torch.Tensor) -> Path:
     """Write a uint8 tensor as an IDX file (gzip when `path` ends in .gz)."""
     import torch
 
-    path = Path(path)
-    data = data.to(torch.uint8).contiguous()
-    header = bytes([0, 0, _UBYTE, data.ndim]) + struct.pack(f">{data.ndim}I", *data.shape)
+    path, data = Path(path), data.to(torch.uint8).contiguous()
+    header = bytes([0, 0, 8, data.ndim]) + struct.pack(f">{data.ndim}I", *data.shape)
     payload = header + data.numpy().tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".gz":
-        with gzip.open(path, "wb") as f:
-            f.write(payload)
-    else:
-        path.write_bytes(payload)
+    path.write_bytes(gzip.compress(payload) if path.suffix == ".gz" else payload)
     return path
 
 
 def write_dataset(
-    root: str | Path,
-    train: tuple[torch.Tensor, torch.Tensor],
-    test: tuple[torch.Tensor, torch.Tensor],
+    root: str | Path, train: tuple[torch.Tensor, ...], test: tuple[torch.Tensor, ...],
     dataset: str = "MNIST",
-) -> Path:
+) -> Path:  # fmt: skip
     """Write (images (N, 1, H, W) uint8, labels (N,)) splits as `<root>/<dataset>/raw/*-ubyte`,
     the layout `data.data_dir=<root>` reads; returns `root`."""
-    raw_dir = Path(root) / dataset / "raw"
     for split, (images, labels) in (("train", train), ("test", test)):
         image_name, label_name = FILES[split]
-        write_idx(raw_dir / image_name, images.squeeze(1))
-        write_idx(raw_dir / label_name, labels)
+        write_idx(Path(root) / dataset / "raw" / image_name, images.squeeze(1))
+        write_idx(Path(root) / dataset / "raw" / label_name, labels)
     return Path(root)
 
 
 def find_file(raw_dir: Path, name: str) -> Path | None:
     """The plain file if present, else its `.gz`, else None."""
-    for candidate in (raw_dir / name, raw_dir / f"{name}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
+    return next((p for p in (raw_dir / name, raw_dir / f"{name}.gz") if p.is_file()), None)
 
 
 def missing_files(data_dir: Path, dataset: str) -> list[str]:
     """Which of the four files `<data_dir>/<dataset>/raw` lacks (neither plain nor .gz)."""
-    raw_dir = data_dir / dataset / "raw"
     names = [name for split in FILES.values() for name in split]
-    return [name for name in names if find_file(raw_dir, name) is None]
+    return [name for name in names if find_file(data_dir / dataset / "raw", name) is None]
 
 
 def not_found(data_dir: Path, dataset: str, reason: str) -> str:
-    """What to say when `missing_files` names any: where we looked, what for, and the fix."""
-    raw_dir = data_dir / dataset / "raw"
+    """What to say when `missing_files` names any: where we looked, why, and the fix."""
     names = [name for split in FILES.values() for name in split]
     expected = "\n  ".join(names)
     message = (
-        f"{dataset} files not found in {raw_dir.resolve()} ({reason}).\n"
+        f"{dataset} files not found in {(data_dir / dataset / 'raw').resolve()} ({reason}).\n"
         f"Expected these four files there (each may also end in .gz):\n  {expected}\n"
         f"Copy them there, or point to a folder holding {dataset}/raw/ with "
         f"data.data_dir=/path/to/folder (and data.download=false when offline)."
     )
-    # The files are in data_dir itself: data_dir names the raw folder, not the one above it.
-    if any(find_file(data_dir, name) for name in names):
+    if any(find_file(data_dir, name) for name in names):  # data_dir names the raw folder itself
         above = data_dir.parent.parent if data_dir.parts[-2:] == (dataset, "raw") else None
         hint = f"data.data_dir={above}" if above else f"a folder holding {dataset}/raw/"
         message += (
@@ -162,21 +143,17 @@ def load_split(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (N, 1, H, W) uint8 and labels (N,) int64 of one split, validated together."""
     raw_dir = Path(raw_dir)
-    image_name, label_name = FILES[split]
-    paths = [find_file(raw_dir, name) for name in (image_name, label_name)]
-    missing = [name for name, p in zip((image_name, label_name), paths, strict=True) if p is None]
-    if missing:
+    paths = [find_file(raw_dir, name) for name in FILES[split]]
+    if None in paths:
+        missing = [name for name, path in zip(FILES[split], paths, strict=True) if path is None]
         raise FileNotFoundError(f"{raw_dir}: missing {', '.join(missing)} (or its .gz)")
-    image_path, label_path = paths
-    images, labels = read_idx(image_path), read_idx(label_path)
+    (image_path, label_path), (images, labels) = paths, [read_idx(path) for path in paths]
     if images.ndim != 3:
-        raise IDXError(
-            f"{image_path}: images must be (N, H, W), got {tuple(images.shape)}. {_fix(image_path)}"
-        )
+        shape = tuple(images.shape)
+        raise IDXError(f"{image_path}: images must be (N, H, W), got {shape}. {_fix(image_path)}")
     if labels.ndim != 1:
-        raise IDXError(
-            f"{label_path}: labels must be (N,), got {tuple(labels.shape)}. {_fix(label_path)}"
-        )
+        shape = tuple(labels.shape)
+        raise IDXError(f"{label_path}: labels must be (N,), got {shape}. {_fix(label_path)}")
     if len(images) != len(labels):
         raise IDXError(
             f"{raw_dir}: {len(images)} images in {image_path.name} but {len(labels)} labels in "

@@ -13,7 +13,7 @@ from tests.fixtures import NO_REAL_DIGITS, write_dataset
 
 @pytest.fixture(scope="session")
 def keras_mnist(t10k, tmp_path_factory):
-    """The keras.io MNIST convnet (Keras 3, torch backend) trained 32 steps on real digits and
+    """The keras.io MNIST convnet (Keras 3, torch backend) trained 8 steps on real digits and
     saved as .keras, .weights.h5 and legacy .h5; with its predictions on 500 held-out digits and
     a small MNIST folder (600 training images, those 500 as test set) for our side."""
     if t10k is None:
@@ -23,7 +23,7 @@ def keras_mnist(t10k, tmp_path_factory):
     images, labels = t10k
     keras.utils.set_random_seed(0)
     model = keras_io_convnet()
-    model.fit(channels_last(images[:4096]), labels[:4096].numpy(), batch_size=128, verbose=0)
+    model.fit(channels_last(images[:1024]), labels[:1024].numpy(), batch_size=128, verbose=0)
     root = tmp_path_factory.mktemp("keras_mnist")
     files = {kind: root / f"model{kind}" for kind in (".keras", ".weights.h5", ".h5")}
     model.save(files[".keras"])

@@ -84,7 +84,7 @@ def test_init_from_starts_at_the_imported_models_validation_accuracy(
     keras_says = keras_mnist.model.predict(channels_last(images), verbose=0)
     expected = float((keras_says.argmax(1) == labels.numpy()).mean())
     assert metrics["val/acc"] == pytest.approx(expected, abs=1e-6)
-    assert metrics["val/acc"] > 0.5  # a trained model, so the check can tell weights apart
+    assert metrics["val/acc"] > 0.25  # trained (chance is 0.1): the check can tell weights apart
 
 
 def test_init_from_trains_on_with_a_fresh_optimizer(imported, keras_mnist, tmp_path):

@@ -13,11 +13,7 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from mnist_cnn.checkpoint import CONFIG_KEY, write_checkpoint
 from mnist_cnn.cli import entry_point
-from mnist_cnn.extras.keras.keras_file import read_keras_file
-from mnist_cnn.extras.keras.keras_net import map_keras_model
-from mnist_cnn.stored_config import stored_config, validate
 
 # Keys of from_keras.yaml that are not part of the training config the checkpoint stores.
 IMPORT_KEYS = ("keras_model", "output")
@@ -26,6 +22,12 @@ IMPORT_KEYS = ("keras_model", "output")
 def import_keras(cfg: DictConfig) -> dict[str, Any]:
     """Read `cfg.keras_model`, map it onto MnistCNN, write the checkpoint `cfg.output`; return a
     summary. Everything is checked before the single atomic write."""
+    # Imported here, as in train.py: --help and --cfg answer at once.
+    from mnist_cnn.checkpoint import CONFIG_KEY, write_checkpoint
+    from mnist_cnn.extras.keras.keras_file import read_keras_file
+    from mnist_cnn.extras.keras.keras_net import map_keras_model
+    from mnist_cnn.stored_config import stored_config, validate
+
     source, output = Path(cfg.keras_model), Path(cfg.output)
     if output.resolve() == source.resolve():
         raise ValueError(f"output={output}: the Keras file itself; choose another path.")
