@@ -87,7 +87,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 @entry_point("train")
 def main(cfg: DictConfig) -> float | None:
-    """fit, test, print the results and the run folder."""
+    """fit, test, print the results and the run folder (with rerun=: and the comparison)."""
+    if cfg.get("rerun"):
+        from mnist_cnn.rerun import rerun
+
+        return rerun(cfg, train).get(cfg.get("optimized_metric"))
     summary = train(cfg)
     print_results(summary, cfg.paths.output_dir)
     # The sweepers (grid, Optuna) read the optimised metric from this return value.
