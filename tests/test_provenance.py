@@ -213,4 +213,4 @@ def test_predict_prints_the_origin_or_says_there_is_none(
     )
     predict(cfg)
     assert "checkpoint: no provenance record" in capsys.readouterr().err
-    assert origin(None).startswith("checkpoint: no provenance record (written before")
+    assert origin(None).startswith("checkpoint: no provenance record (from before mnist-cnn")

@@ -237,9 +237,7 @@ def fingerprint(files: dict[str, Any] | None) -> str:
 def origin(record: dict[str, Any] | None) -> str:
     """One line: when the checkpoint was trained, at which commit, on which data."""
     if record is None:
-        return (
-            "checkpoint: no provenance record (written before mnist-cnn recorded one, or imported)"
-        )
+        return "checkpoint: no provenance record (from before mnist-cnn kept one, or imported)"
     code, data, when = record["code"], record["data"] or {}, record["created"][:16]
     at = code["commit"][:7] + " (+dirty)" * bool(code["dirty"]) if code["commit"] else code["note"]
     files = f"train {fingerprint(data.get('train'))}, test {fingerprint(data.get('test'))}"
