@@ -1,8 +1,9 @@
 """Convert a checkpoint of mnist-cnn 0.1 (which stored the whole run config) to the current form:
 `python scripts/upgrade_checkpoint.py OLD.ckpt [NEW.ckpt]` (default: OLD.upgraded.ckpt).
 
-Keeps the weights and the model and data config, which must pass the same validation as any
-checkpoint; drops the trainer, callbacks and logger sections, which nothing reads back.
+Keeps the weights, the model and data config and the provenance record, which must pass the same
+validation as any checkpoint; drops the trainer, callbacks and logger sections, which nothing
+reads back.
 """
 
 from __future__ import annotations

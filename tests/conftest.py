@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mnist_cnn import provenance
 from mnist_cnn.train import train
 from tests.fixtures import (
     NO_REAL_DIGITS,
@@ -35,6 +36,16 @@ def real_digits_dir(config: pytest.Config) -> Path:
     """The real-digit folder: the pytest option, else the environment variable, else ../shared."""
     chosen = config.getoption(REAL_DIGITS_OPTION) or os.environ.get(REAL_DIGITS_ENV)
     return Path(chosen).expanduser() if chosen else T10K_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fingerprint_cache(tmp_path_factory):
+    """Runs in this process cache data fingerprints in a temporary folder, not in the checkout's
+    outputs/ (an absolute CACHE_FILE replaces `<paths.log_dir>/`, as pathlib joins paths)."""
+    with pytest.MonkeyPatch.context() as patch:
+        cache = tmp_path_factory.mktemp("fingerprints") / provenance.CACHE_FILE
+        patch.setattr(provenance, "CACHE_FILE", str(cache))
+        yield
 
 
 @pytest.fixture(scope="session")

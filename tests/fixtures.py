@@ -252,3 +252,22 @@ def zip_bomb_checkpoint(source: Path, target: Path) -> Path:
             members[entry.filename] = deflated_zeros(1 << 31) if zeros else deflated(data)
     target.write_bytes(zip_bytes(members))
     return target
+
+
+def git(repo: Path, *args: str) -> str:
+    """`git args` in `repo` as a test identity (no signing, whatever the machine's config); its
+    output."""
+    identity = ["-c", "user.name=test", "-c", "user.email=test@example.com"]
+    command = ["git", *identity, "-c", "commit.gpgsign=false", *args]
+    return subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+def git_repo(root: Path) -> Path:
+    """A source checkout of one commit (pyproject.toml and a module) at `root`, on branch main."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "digits-lab"\n')
+    (root / "model.py").write_text("width = 32\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "first")
+    return root

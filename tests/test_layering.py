@@ -25,13 +25,15 @@ NEVER = {
     "data": {"models", "checkpoint", "stored_config", "inference", "callbacks", "report", *ENTRY},
     "models": {"data", "checkpoint", "stored_config", "inference", "callbacks", "report", *ENTRY},
     "archive": {"checkpoint", "stored_config", "inference", "callbacks", "cli", *ENTRY},
-    "checkpoint": {"inference", "callbacks", *ENTRY},
+    "checkpoint": {"inference", "callbacks", "rerun", *ENTRY},
     "stored_config": {"checkpoint", "inference", "callbacks", *ENTRY},
     "inference": {"callbacks", *ENTRY},
     "report": {"checkpoint", "inference", "callbacks", *ENTRY},
     "callbacks": ENTRY,
     "cli": {"data", "models", "checkpoint", "stored_config", "inference", "callbacks", *ENTRY},
     "preflight": {"inference", "callbacks", "cli", *ENTRY},
+    "provenance": {"checkpoint", "stored_config", "inference", "callbacks", "rerun", *ENTRY},
+    "rerun": {"inference", "callbacks", *ENTRY},
 }
 MAX_ROUTE_FILES = 8
 

@@ -18,6 +18,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from mnist_cnn.archive import check_archive
 from mnist_cnn.atomic import write_bytes_atomic
 from mnist_cnn.models.module import MnistLitModule
+from mnist_cnn.provenance import PROVENANCE_KEY, ProvenanceError, validate_record
 from mnist_cnn.stored_config import (
     RUN_ONLY,
     StoredConfigError,
@@ -86,8 +87,14 @@ def read_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict[str, Any]:
 
 
 def check_contents(checkpoint: dict[str, Any], path: str | Path, key: str = "ckpt_path") -> None:
-    """A checkpoint's stored config must be one train.py writes, with a state_dict beside it."""
+    """A checkpoint's stored config and provenance record (if any) must be what train.py writes,
+    with a state_dict beside them."""
     validate_stored(checkpoint[CONFIG_KEY], path, key)
+    try:  # checkpoints written before the record, and imported ones, have none
+        if PROVENANCE_KEY in checkpoint:
+            validate_record(checkpoint[PROVENANCE_KEY], f"{key}={path}")
+    except ProvenanceError as err:
+        raise CheckpointError(f"{err}: refused; only records train.py writes are read.") from None
     if not isinstance(checkpoint.get("state_dict"), dict):
         raise CheckpointError(f"{key}={path}: refused: it holds no state_dict of weights.")
 

@@ -27,11 +27,14 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
     import lightning as L
 
+    from mnist_cnn import provenance
     from mnist_cnn.atomic import write_json
     from mnist_cnn.checkpoint import build_model, read_checkpoint
     from mnist_cnn.inference.data_settings import checkpoint_data, datamodule_for
 
     checkpoint = read_checkpoint(cfg.ckpt_path)
+    trained = checkpoint.get(provenance.PROVENANCE_KEY)  # validated; None in older checkpoints
+    print(provenance.origin(trained))
     overrides = OmegaConf.to_container(cfg.get("data") or {}, resolve=True)
     settings, warning = checkpoint_data(
         checkpoint, cfg.ckpt_path, overrides, cfg.get("allow_other_data", False)
@@ -43,6 +46,12 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         cfg.trainer, callbacks=instantiate_group(cfg.get("callbacks")), logger=loggers or False
     )
     log_config(loggers, {**OmegaConf.to_container(cfg, resolve=True), "data": settings})
+    # This run's own record: the test files it reads, before it reads them.
+    device = trainer.strategy.root_device
+    record, diff = provenance.make_record(datamodule, ("test",), device, cfg.paths.log_dir)
+    if trainer.is_global_zero:
+        provenance.write_record(cfg.paths.output_dir, record, diff)
+    tell_trackers(loggers, "log_provenance", record)
     with expected_lightning_warnings():
         (results,) = trainer.test(model, datamodule=datamodule)
     summary = {
@@ -50,6 +59,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "checkpoint": str(Path(cfg.ckpt_path).resolve()),
         "dataset": settings["dataset"],
         "data_dir": str(Path(settings["data_dir"]).resolve()),
+        **provenance.check_test_data(trained, record),
     }
     if warning:
         summary["warning"] = warning

@@ -154,6 +154,8 @@ def run(cfg: DictConfig) -> list[Prediction]:
         invert=cfg.invert,
         max_pixels=cfg.max_pixels,
     )
+    if classifier.origin:
+        print(classifier.origin, file=sys.stderr)  # stdout is the table
     results = predict(classifier, paths)
     if cfg.output:
         write_rows(results, Path(cfg.output))

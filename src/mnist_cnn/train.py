@@ -37,6 +37,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     from mnist_cnn.atomic import write_json
     from mnist_cnn.checkpoint import SafeCheckpointIO, StoreConfig, init_weights
     from mnist_cnn.models.module import scalars
+    from mnist_cnn.provenance import RecordProvenance
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)  # the config shows the seed
 
@@ -46,8 +47,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         init_weights(model, cfg.init_from, OmegaConf.to_container(cfg.model.net, resolve=True))
         log.info("starting from the network weights of %s", cfg.init_from)
     config = OmegaConf.to_container(cfg, resolve=True)
-    # Every checkpoint carries the model and data config: nothing else is needed to load it.
-    callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config)]
+    # Every checkpoint carries the model and data config (nothing else is needed to load it) and
+    # the record of what made it (code, command, environment, data files), as the run folder does.
+    provenance = RecordProvenance(
+        cfg.paths.output_dir, cfg.paths.log_dir, cfg.get("rerun"), cfg.get("allow_code_change")
+    )
+    callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config), provenance]
     loggers = instantiate_group(cfg.get("logger"))  # trackers check their servers here
     # SafeCheckpointIO: checkpoints are checked before they are read, and written atomically.
     trainer: L.Trainer = instantiate(
@@ -82,7 +87,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 @entry_point("train")
 def main(cfg: DictConfig) -> float | None:
-    """fit, test, print the results and the run folder."""
+    """fit, test, print the results and the run folder (with rerun=: and the comparison)."""
+    if cfg.get("rerun"):
+        from mnist_cnn.rerun import rerun
+
+        return rerun(cfg, train).get(cfg.get("optimized_metric"))
     summary = train(cfg)
     print_results(summary, cfg.paths.output_dir)
     # The sweepers (grid, Optuna) read the optimised metric from this return value.

@@ -47,12 +47,14 @@ class Classifier:
         batch_size: int = 256,
         invert: bool | None = None,
         max_pixels: int = MAX_PIXELS,
+        origin: str = "",
     ) -> None:
         if batch_size <= 0:
             raise ValueError(f"batch_size={batch_size}: must be a positive integer, e.g. 256.")
         self.probabilities, self.class_names = probabilities, class_names
         self.input_size, self.batch_size = tuple(input_size), batch_size
         self.invert, self.max_pixels = invert, max_pixels
+        self.origin = origin  # what made the model (mnist_cnn.provenance.origin), if known
 
     def __call__(self, inputs: ImageLike | Iterable[ImageLike]) -> list[Prediction]:
         """Predictions for a path, image, array or tensor, or a list of them, in input order.
@@ -122,6 +124,7 @@ def load_classifier(
     # Imported here: preparing images, and ONNX files, need no Lightning.
     from mnist_cnn.checkpoint import build_model, read_checkpoint
     from mnist_cnn.inference.data_settings import checkpoint_data
+    from mnist_cnn.provenance import PROVENANCE_KEY, origin
 
     checkpoint = read_checkpoint(path)
     model = build_model(checkpoint, path)
@@ -131,6 +134,7 @@ def load_classifier(
         resolve_class_names(settings.get("class_names"), model.net.num_classes),
         model.net.input_shape[1:],
         **options,
+        origin=origin(checkpoint.get(PROVENANCE_KEY)),
     )
 
 

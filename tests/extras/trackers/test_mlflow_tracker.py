@@ -1,5 +1,6 @@
 """logger=mlflow: what one run records, a sweep on a real server, and a tracker failing mid-run."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,16 @@ def test_pictures_best_checkpoint_and_run_folder_are_recorded(mlflow_run, tracke
     assert run.data.tags["run_dir"] == str(tracked_run)
     assert "sweep" not in run.data.tags  # a single run belongs to no sweep
     assert run.info.status == "FINISHED"
+
+
+def test_the_provenance_record_is_logged_with_mlflows_own_git_tags(mlflow_run, tracked_run):
+    _, run = mlflow_run
+    record = json.loads((tracked_run / "provenance.json").read_text())
+    params, tags, images = run.data.params, run.data.tags, "t10k-images-idx3-ubyte"
+    assert params["provenance/environment/torch"] == record["environment"]["torch"]
+    assert params[f"provenance/data/test/{images}"] == record["data"]["test"][images]
+    assert tags.get("mlflow.source.git.commit") == record["code"]["commit"]  # None: no git here
+    assert tags["mlflow.source.git.dirty"] == str(record["code"]["dirty"])
 
 
 def test_a_tracker_failing_mid_run_costs_the_tracker_not_the_run(

@@ -22,7 +22,8 @@ def wandb_offline(offline: bool | None) -> bool:
 class WandbTracker(FailSoft, WandbLogger):
     """Lightning's WandbLogger writing `<save_dir>/wandb/`, offline unless WANDB_API_KEY is set
     (upload later with `wandb sync`; online, the server is checked as it is built), recording
-    the run's pictures and best checkpoint, that never ends a run by failing (FailSoft)."""
+    the run's provenance, pictures and best checkpoint, that never ends a run by failing
+    (FailSoft)."""
 
     def __init__(
         self,
@@ -61,6 +62,11 @@ class WandbTracker(FailSoft, WandbLogger):
         """End the W&B run: Lightning leaves it open, and the next run of this process (a
         multirun's next job) would write into it."""
         self.attempt(lambda: self.experiment.finish())
+
+    def log_provenance(self, record: dict[str, Any]) -> None:
+        """The provenance record in the run's config, under `provenance` (W&B's own git and
+        package records exist only while W&B is on; this one is the run folder's)."""
+        self.log_hyperparams({"provenance": record})
 
     def log_figure(self, name: str, figure: Figure, png: Path, step: int) -> None:
         self.attempt(self.log_image, f"test/{name}", [str(png)], step)
