@@ -206,8 +206,11 @@ class MnistDataModule(L.LightningDataModule):
                 shuffle=False,
             )
         # No workers: gathering a batch from memory is cheaper than handing it between processes.
-        batch = self.batch_size_per_device
-        return DataLoader(dataset, batch, shuffle, sampler, collate_fn=whole_batch)
+        # Keyword arguments only: Lightning rebuilds the loader under DDP from them.
+        return DataLoader(
+            dataset, batch_size=self.batch_size_per_device, shuffle=shuffle, sampler=sampler,
+            collate_fn=whole_batch,
+        )  # fmt: skip
 
     def _resumable_shuffle(self, dataset: TensorDigits) -> ResumableShuffle:
         # torch.initial_seed() is the run's `seed` (seed_everything), so shuffling follows it.
