@@ -68,6 +68,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     summary = {
         **{key: metrics[key] for key in sorted(metrics) if key.startswith(("val/", "test/"))},
+        # The network's size, e.g. a second objective of a search: hparams_search=accuracy_vs_size.
+        "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "best_checkpoint": str(Path(best).resolve()) if best else None,
@@ -81,9 +83,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 @entry_point("train")
-def main(cfg: DictConfig) -> float | None:
+def main(cfg: DictConfig) -> float | list[float | None] | None:
     """fit, test, print the results and the run folder."""
     summary = train(cfg)
     print_results(summary, cfg.paths.output_dir)
-    # The sweepers (grid, Optuna) read the optimised metric from this return value.
-    return summary.get(cfg.get("optimized_metric"))
+    # The sweepers (grid, Optuna) read the optimised metric, or a list of them, from here.
+    metric = cfg.get("optimized_metric")
+    if metric is None or isinstance(metric, str):
+        return summary.get(metric)
+    return [summary.get(name) for name in metric]
