@@ -63,7 +63,8 @@ def test_ddp_inside_a_multirun_leaves_one_folder_per_job(tiny_data_dir, tmp_path
     rows = _summary(sweep_dir)
     assert [row["status"] for row in rows] == ["completed", "completed"]
     assert ["lr=0.001" in rows[0]["overrides"], "lr=0.003" in rows[1]["overrides"]] == [True] * 2
-    assert "Sweep summary" in result.stdout and "| 1 | trainer.devices=2" in result.stdout
+    assert "Sweep summary" in result.stdout and "Every job: `trainer.devices=2 " in result.stdout
+    assert "| 1 | model.optimizer.lr=0.003 |" in result.stdout  # only what varies, per job
 
 
 @pytest.mark.slow
