@@ -12,7 +12,15 @@ from optuna.distributions import CategoricalDistribution as Categorical
 from optuna.distributions import FloatDistribution as Float
 from optuna.distributions import IntDistribution as Int
 
-from mnist_cnn.extras.optuna.space import distribution, grid, split_search_space, suggest
+from mnist_cnn.cli import UserError
+from mnist_cnn.extras.optuna.space import (
+    custom_space,
+    distribution,
+    grid,
+    split_search_space,
+    suggest,
+    trial_overrides,
+)
 
 PARSER = OverridesParser.create()
 
@@ -69,6 +77,29 @@ def test_suggest_draws_a_parameter_from_a_sweep_expression():
     assert 1 <= suggest(trial, "blocks", "int(interval(1, 3))") <= 3
     assert suggest(trial, "width", "choice(16, 32)") in (16, 32)
     assert trial.distributions == {"blocks": Int(1, 3), "width": Categorical([16, 32])}
+
+
+def dropout_by_lr(cfg, trial):
+    """Hydra's plugin's kind of custom_search_space: a range that depends on a drawn value."""
+    high = 0.5 if trial.params["model.optimizer.lr"] < 1e-3 else 0.2
+    trial.suggest_float("model.net.dropout", 0.0, high)
+
+
+def test_a_plugin_style_function_named_by_its_dotted_name_adds_its_parameters():
+    custom = custom_space("tests.extras.optuna.test_space.dropout_by_lr")
+    space = {"model.optimizer.lr": Float(1e-4, 1e-2, log=True)}
+    trial = optuna.create_study().ask(space)
+    overrides = trial_overrides(trial, space, custom, config=None, fixed=["seed=1"])
+    lr, dropout = trial.params["model.optimizer.lr"], trial.params["model.net.dropout"]
+    number = f"++optuna_trial.number={trial.number}"
+    assert overrides == [f"model.optimizer.lr={lr}", f"model.net.dropout={dropout}", number]
+    assert dropout <= (0.5 if lr < 1e-3 else 0.2)
+    with pytest.raises(UserError, match=r"model\.net\.dropout: set as a fixed override and drawn"):
+        trial_overrides(
+            optuna.create_study().ask(space), space, custom, None, ["model.net.dropout=0.1"]
+        )
+    with pytest.raises(ValueError, match=r"custom_search_space=no_such\.fn: cannot import it"):
+        custom_space("no_such.fn")
 
 
 def test_every_form_reaches_the_job_as_its_value(sweep):
