@@ -42,6 +42,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     model: L.LightningModule = instantiate(cfg.model)
+    # The network's size, logged and in metrics.json (hparams_search=accuracy_vs_size minimises it)
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info("%s: %s trainable parameters", type(model.net).__name__, f"{params:,}")
     if cfg.get("init_from"):  # a new run from a checkpoint's network weights
         init_weights(model, cfg.init_from, OmegaConf.to_container(cfg.model.net, resolve=True))
         log.info("starting from the network weights of %s", cfg.init_from)
@@ -68,8 +71,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     summary = {
         **{key: metrics[key] for key in sorted(metrics) if key.startswith(("val/", "test/"))},
-        # The network's size, e.g. a second objective of a search: hparams_search=accuracy_vs_size.
-        "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "params": params,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "best_checkpoint": str(Path(best).resolve()) if best else None,
