@@ -45,6 +45,7 @@ def _distribution(text):
         ("range(1,3)", Int(1, 2)),  # plugin: Int(1, 3)
         ("range(32, 129, step=32)", Int(32, 128, step=32)),
         ("range(0.5, 5.5, step=1)", Float(0.5, 4.5, step=1)),  # plugin: Float(0.5, 5.5, step=1)
+        ("range(5, 1, step=-2)", Int(3, 5, step=2)),  # 5, 3
     ],
 )  # fmt: skip
 def test_each_sweep_form_becomes_the_plugins_distribution(text, expected):

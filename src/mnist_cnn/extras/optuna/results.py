@@ -51,6 +51,7 @@ def plot_front(study: optuna.Study, metrics: Sequence[str], path: Path) -> None:
 
     matplotlib.use("Agg")  # files only: no display on a cluster node
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     front = sorted(_front(study), key=lambda trial: trial.values[1])
@@ -63,11 +64,14 @@ def plot_front(study: optuna.Study, metrics: Sequence[str], path: Path) -> None:
         axes.annotate(str(trial.number), (trial.values[1], trial.values[0]), fontsize=8,
                       xytext=(4, -10), textcoords="offset points")  # fmt: skip
     x_values = [t.values[1] for t in complete]
-    if min(x_values) > 0 and max(x_values) / min(x_values) > 20:
-        axes.set_xscale("log")  # parameter counts span decades
+    if min(x_values) > 0 and max(x_values) / min(x_values) > 20:  # e.g. parameter counts
+        axes.set_xscale("log")
+        axes.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # 1,000  2,000  5,000 ...
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        axes.xaxis.set_minor_formatter(NullFormatter())
     (y_way, x_way) = (d.name.lower() for d in study.directions)
     axes.set(xlabel=f"{metrics[1]} ({x_way})", ylabel=f"{metrics[0]} ({y_way})",
-             title=f"Study '{study.study_name}': trial numbers on the front")  # fmt: skip
+             title=f"Study '{study.study_name}', its front's trials numbered")  # fmt: skip
     axes.legend(loc="lower right")
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -46,9 +46,10 @@ def distribution(override: Override) -> BaseDistribution:
         values = list(value.range())
         if not values:
             raise ValueError(f"{override.input_line}: an empty range; its stop must pass start.")
+        low, high, step = min(values), max(values), abs(value.step)  # also range(5, 1, step=-1)
         if any(isinstance(x, float) for x in (value.start, value.stop, value.step)):
-            return FloatDistribution(values[0], values[-1], step=float(value.step))
-        return IntDistribution(values[0], values[-1], step=int(value.step))
+            return FloatDistribution(low, high, step=float(step))
+        return IntDistribution(low, high, step=int(step))
     if isinstance(value, (ChoiceSweep, RangeSweep)):  # choice(..), a,b,c, shuffle(range(..))
         # encode: a list or dict choice becomes its override text, e.g. '[32,64]'.
         return CategoricalDistribution(list(override.sweep_iterator(Transformer.encode)))
