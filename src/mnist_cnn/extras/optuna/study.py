@@ -1,5 +1,6 @@
 """The study a sweep feeds: opening it with checks that leave an existing study untouched (its
-directions, search space and fixed settings), and marking trials whose sweep died as failed."""
+directions, metrics, search space, fixed settings), telling it each job's outcome, and marking
+trials whose sweep died as failed."""
 
 from __future__ import annotations
 
