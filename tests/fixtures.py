@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import runpy
 import socket
 import struct
 import subprocess
@@ -53,6 +55,26 @@ def run_cli(script: str, *overrides: str, cwd: Path = REPO, timeout: float = 300
         text=True,
         timeout=timeout,
     )
+
+
+def run_in_process(script: str, *overrides: str) -> int:
+    """`python <script> overrides...` inside this process: Hydra's real command line and the
+    basic launcher's jobs, without a new interpreter's 10 s of imports. Returns the exit status;
+    Hydra's output goes to pytest's capture (capsys)."""
+    argv, root = sys.argv, logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    sys.argv = [str(REPO / script), *overrides]
+    try:
+        runpy.run_path(str(REPO / script), run_name="__main__")
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else 1
+    finally:
+        sys.argv = argv
+        for handler in set(root.handlers) - set(handlers):  # Hydra's, e.g. each job's log file
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return 0
 
 
 def _measured(script: str, args: tuple[str, ...]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Sweep summary: per-job rows, and mean ± std (n) per configuration over seeds or folds."""
+"""Sweep summary: per-job rows with the overrides that vary (the shared ones once, above), 4
+significant digits, and mean ± std (n) per configuration over seeds or folds."""
 
 import csv
 import json
@@ -53,4 +54,27 @@ def test_a_sweep_without_repeats_has_only_job_rows(tmp_path):
     """One seed for every configuration: nothing to average."""
     _job(tmp_path, 0, ["lr=0.001", "seed=1"], **{"val/acc_best": 0.9, "test/acc": 0.8})
     _job(tmp_path, 1, ["lr=0.01", "seed=1"], **{"val/acc_best": 0.7, "test/acc": 0.6})
-    assert [row["job"] for row in write_summary(tmp_path, METRICS)] == ["0", "1"]
+    write_summary(tmp_path, METRICS)
+    with open(tmp_path / "summary.csv") as f:
+        assert [row["job"] for row in csv.DictReader(f)] == ["0", "1"]
+
+
+def test_shared_overrides_are_shown_once_and_numbers_to_4_significant_digits(tmp_path):
+    shared = ["hparams_search=optuna", "trainer.max_epochs=2", "++optuna_trial.number=0"]
+    lrs = [0.002678978079267603, 0.00012345678]
+    for number, lr in enumerate(lrs):
+        overrides = [*shared, f"model.optimizer.lr={lr}", f"model.net.channels=[{number + 8},16]"]
+        _job(tmp_path, number, overrides, **{"val/acc_best": 0.8500000238418579, "test/acc": 0.5})
+    _job(tmp_path, 2, [])  # a job still running: no job.json overrides yet
+
+    text = write_summary(tmp_path, METRICS)
+    assert text == (tmp_path / "summary.md").read_text()
+    head, table = text.split("\n\n", 1)
+    assert head == "Every job: `hparams_search=optuna trainer.max_epochs=2`"  # not the trial's id
+    assert "| 0 | model.optimizer.lr=0.002679 model.net.channels=[8,16] | 0.85 | 0.5 | 2 |" in table
+    assert "| 1 | model.optimizer.lr=0.0001235 model.net.channels=[9,16] |" in table
+    assert "max_epochs" not in table and "optuna_trial" not in table
+    with open(tmp_path / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["overrides"] == f"model.optimizer.lr={lrs[0]} model.net.channels=[8,16]"
+    assert rows[0]["val/acc_best"] == "0.8500000238418579"  # the CSV keeps every digit

@@ -20,6 +20,7 @@ def test_fast_dev_run_through_the_composed_config(tiny_data_dir, tmp_path):
     summary = train(cfg)
     assert 0.0 <= summary["test/acc"] <= 1.0 and summary["global_step"] == 1
     assert read_metrics(tmp_path)["test/acc"] == summary["test/acc"]
+    assert summary["params"] == 34_826  # the Keras example's model.summary() count
 
 
 @pytest.fixture(scope="module")

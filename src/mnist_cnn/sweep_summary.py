@@ -1,13 +1,14 @@
 """Sweep summary: after each job of a multirun (grid, Optuna, any launcher), `summary.csv` and
-`summary.md` in the sweep folder list every job: overrides, metrics, epochs, wall time, status.
-Jobs that differ only in `seed` or `data.fold` are also summarised per configuration as
-mean ± std (n)."""
+`summary.md` in the sweep folder list every job: the overrides that vary (those all share, once
+above), metrics, epochs, wall time, status. Jobs that differ only in `seed` or `data.fold` are
+also summarised per configuration as mean ± std (n)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import statistics
 import time
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ JOB_FILE = "job.json"  # written into each job folder: status, error, wall time,
 REPEAT_KEYS = ("seed", "data.fold")
 # Set by the Optuna sweeper for each job; they name the trial, not the configuration.
 _TRIAL_KEY = "++optuna_trial."
+_FLOAT = re.compile(r"(?<==)-?\d+\.\d+(e-?\d+)?\b")  # a float an override sets
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -37,8 +39,9 @@ def _job_order(job_dir: Path) -> tuple[int, str]:
     return (int(job_dir.name), "") if job_dir.name.isdigit() else (1 << 30, job_dir.name)
 
 
-def summary_rows(sweep_dir: Path, metrics: Sequence[str]) -> list[dict[str, Any]]:
-    """One row per job folder under `sweep_dir` (a folder holding `.hydra/` or `job.json`)."""
+def summary_rows(sweep_dir: Path, metrics: Sequence[str]) -> tuple[list[str], list[dict]]:
+    """The overrides every job shares; a row per job folder (`.hydra/` or `job.json` in it) under
+    `sweep_dir`, with the overrides that vary."""
     job_dirs = {path.parent.parent for path in sweep_dir.glob("**/.hydra/overrides.yaml")}
     job_dirs |= {path.parent for path in sweep_dir.glob(f"**/{JOB_FILE}")}
     rows = []
@@ -47,9 +50,7 @@ def summary_rows(sweep_dir: Path, metrics: Sequence[str]) -> list[dict[str, Any]
         rows.append(
             {
                 "job": str(job_dir.relative_to(sweep_dir)),
-                "overrides": " ".join(
-                    o for o in job.get("overrides", []) if not o.startswith(_TRIAL_KEY)
-                ),
+                "overrides": [o for o in job.get("overrides", []) if not o.startswith(_TRIAL_KEY)],
                 **{name: results.get(name, "") for name in metrics},
                 "epochs": results.get("epochs", ""),
                 "wall_time_s": job.get("wall_time_s", ""),
@@ -58,11 +59,11 @@ def summary_rows(sweep_dir: Path, metrics: Sequence[str]) -> list[dict[str, Any]
                 "error": job.get("error", ""),
             }
         )
-    return rows
-
-
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
+    known = [row["overrides"] for row in rows if row["overrides"]]  # none yet while running
+    fixed = [o for o in known[0] if all(o in other for other in known)] if known else []
+    for row in rows:
+        row["overrides"] = " ".join(o for o in row["overrides"] if o not in fixed)
+    return fixed, rows
 
 
 def repeat_rows(rows: list[dict[str, Any]], metrics: Sequence[str]) -> list[dict[str, Any]]:
@@ -71,53 +72,52 @@ def repeat_rows(rows: list[dict[str, Any]], metrics: Sequence[str]) -> list[dict
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         overrides = row["overrides"].split()
-        kept = [o for o in overrides if _key(o) not in REPEAT_KEYS]
+        kept = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in REPEAT_KEYS]
         if len(kept) < len(overrides):
             groups.setdefault(" ".join(kept), []).append(row)
     summary = []
-    for overrides, group in groups.items():
-        if len(group) < 2:
-            continue
+    for overrides, group in [(o, g) for o, g in groups.items() if len(g) > 1]:
         done = [row for row in group if row["status"] == "completed"]
         row = {"job": "mean ± std (n)", "overrides": overrides}
         for name in metrics:
             values = [float(r[name]) for r in done if r[name] != ""]
             std = statistics.stdev(values) if len(values) > 1 else 0.0
-            if values:
-                row[name] = f"{statistics.fmean(values):.4f} ± {std:.4f} ({len(values)})"
-            else:
-                row[name] = ""
-        row |= {"epochs": "", "wall_time_s": "", "error": ""}
-        row["status"] = f"{len(done)} of {len(group)} completed"
-        summary.append(row)
+            mean = f"{statistics.fmean(values):.4f} ± {std:.4f} ({len(values)})"
+            row[name] = mean if values else ""
+        status = f"{len(done)} of {len(group)} completed"
+        summary.append(row | {"epochs": "", "wall_time_s": "", "status": status, "error": ""})
     return summary
 
 
 def _cell(value: Any) -> str:
-    text = f"{value:.4f}" if isinstance(value, float) else str(value)
+    """4 significant digits, also for the floats overrides set (lr=0.0026789780 as lr=0.002679)."""
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    text = _FLOAT.sub(lambda number: f"{float(number[0]):.4g}", text)
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_table(rows: list[dict[str, Any]]) -> str:
+def markdown(fixed: Sequence[str], rows: list[dict[str, Any]]) -> str:
+    """The overrides every job shares, then the table (4 significant digits)."""
     if not rows:
         return "(no jobs)\n"
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(_cell(row[key]) for key in header) + " |" for row in rows]
+    lines = [f"Every job: `{' '.join(fixed)}`", ""] if fixed else []
+    lines += ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row[key]) for key in rows[0]) + " |")
     return "\n".join(lines) + "\n"
 
 
-def write_summary(sweep_dir: Path, metrics: Sequence[str]) -> list[dict[str, Any]]:
-    """(Re)write `summary.csv` and `summary.md` in `sweep_dir` from its job folders."""
-    rows = summary_rows(sweep_dir, metrics)
+def write_summary(sweep_dir: Path, metrics: Sequence[str]) -> str:
+    """(Re)write `summary.csv` (exact values) and `summary.md` (returned) from the job folders."""
+    fixed, rows = summary_rows(sweep_dir, metrics)
     rows += repeat_rows(rows, metrics)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["job"])
     writer.writeheader()
     writer.writerows(rows)
     write_text(sweep_dir / "summary.csv", buffer.getvalue())
-    write_text(sweep_dir / "summary.md", markdown_table(rows))
-    return rows
+    write_text(sweep_dir / "summary.md", text := markdown(fixed, rows))
+    return text
 
 
 class SweepSummary(Callback):
@@ -149,5 +149,5 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        rows = write_summary(sweep_dir, self.metrics)
-        print(f"\nSweep summary ({sweep_dir / 'summary.md'}):\n{markdown_table(rows)}")
+        text = write_summary(sweep_dir, self.metrics)
+        print(f"\nSweep summary ({sweep_dir / 'summary.md'}):\n{text}")

@@ -43,6 +43,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     datamodule: L.LightningDataModule = instantiate(cfg.data)
     model: L.LightningModule = instantiate(cfg.model)
+    # The network's size, in metrics.json (hparams_search=accuracy_vs_size minimises it).
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if cfg.get("init_from"):  # a new run from a checkpoint's network weights
         init_weights(model, cfg.init_from, OmegaConf.to_container(cfg.model.net, resolve=True))
         log.info("starting from the network weights of %s", cfg.init_from)
@@ -73,6 +75,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     summary = {
         **{key: metrics[key] for key in sorted(metrics) if key.startswith(("val/", "test/"))},
+        "params": params,
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "best_checkpoint": str(Path(best).resolve()) if best else None,
@@ -86,13 +89,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 @entry_point("train")
-def main(cfg: DictConfig) -> float | None:
+def main(cfg: DictConfig) -> float | list[float | None] | None:
     """fit, test, print the results and the run folder (with rerun=: and the comparison)."""
     if cfg.get("rerun"):
         from mnist_cnn.rerun import rerun
 
-        return rerun(cfg, train).get(cfg.get("optimized_metric"))
-    summary = train(cfg)
-    print_results(summary, cfg.paths.output_dir)
-    # The sweepers (grid, Optuna) read the optimised metric from this return value.
-    return summary.get(cfg.get("optimized_metric"))
+        summary = rerun(cfg, train)
+    else:
+        summary = train(cfg)
+        print_results(summary, cfg.paths.output_dir)
+    # The sweepers (grid, Optuna) read the optimised metric, or a list of them, from here.
+    metric = cfg.get("optimized_metric")
+    if metric is None or isinstance(metric, str):
+        return summary.get(metric)
+    return [summary.get(name) for name in metric]

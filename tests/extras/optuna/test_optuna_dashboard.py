@@ -1,4 +1,5 @@
-"""optuna-dashboard <storage> shows a sweep's study: started on a loopback port, read over HTTP."""
+"""optuna-dashboard <storage> shows a sweep's studies, a two-objective one with its Pareto front:
+started on a loopback port, read over HTTP."""
 
 import json
 import shutil
@@ -15,6 +16,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from mnist_cnn.extras.optuna.storage import open_storage
+from mnist_cnn.extras.optuna.study import open_study
 
 
 def _free_port() -> int:
@@ -41,6 +43,11 @@ def study_storage(tmp_path_factory) -> str:
         study.add_trial(create_trial(params={"model.optimizer.lr": 1e-3}, value=value,
                                      distributions={"model.optimizer.lr": lr}, state=state,
                                      intermediate_values=curve))  # fmt: skip
+    # As hparams_search=accuracy_vs_size opens it: two objectives, named.
+    front = open_study(open_storage(path), "front", ["maximize", "minimize"], None, {}, "here",
+                       metrics=["val/acc_best", "params"])  # fmt: skip
+    for values in ([0.98, 34826], [0.97, 9000], [0.96, 12000], [0.90, 2000]):  # 2 is dominated
+        front.add_trial(create_trial(params={}, distributions={}, values=values))
     return f"sqlite:///{path}"
 
 
@@ -72,10 +79,23 @@ def dashboard(study_storage):
 
 @pytest.mark.slow
 def test_the_dashboard_serves_the_study_with_its_trials(dashboard):
-    (study,) = _get(f"{dashboard}/api/studies")["study_summaries"]
-    assert study["study_name"] == "train_keras_cnn" and study["directions"] == ["maximize"]
+    studies = {
+        study["study_name"]: study for study in _get(f"{dashboard}/api/studies")["study_summaries"]
+    }
+    study = studies["train_keras_cnn"]
+    assert study["directions"] == ["maximize"]
     detail = _get(f"{dashboard}/api/studies/{study['study_id']}?after=0")
     trials = detail["trials"]
     assert [trial["state"] for trial in trials] == ["Complete", "Pruned"]
     assert [point["value"] for point in trials[0]["intermediate_values"]] == [0.95, 0.98]
     assert trials[0]["values"] == [0.98]
+
+
+@pytest.mark.slow
+def test_the_dashboard_shows_a_two_objective_studys_front(dashboard):
+    studies = _get(f"{dashboard}/api/studies")["study_summaries"]
+    (study,) = [study for study in studies if study["study_name"] == "front"]
+    assert study["directions"] == ["maximize", "minimize"]
+    detail = _get(f"{dashboard}/api/studies/{study['study_id']}?after=0")
+    assert detail["objective_names"] == ["val/acc_best", "params"]  # its axes' labels
+    assert [trial["number"] for trial in detail["best_trials"]] == [0, 1, 3]

@@ -3,12 +3,16 @@ the trial when the pruner says it cannot catch up."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 import lightning as L
 import optuna
 
 from mnist_cnn.extras.optuna.storage import open_storage
 
 PRUNERS = ("median", "hyperband", "none")
+log = logging.getLogger(__name__)
 
 
 def make_pruner(
@@ -28,11 +32,12 @@ class OptunaPruning(L.Callback):
     """Trial `trial_number` of study `study_name` in `storage` (set per job by the sweeper) gets
     `monitor` after each validation epoch as its intermediate value for that epoch; a pruned
     trial ends with optuna.TrialPruned, which the sweeper records as PRUNED. Without a trial
-    (the job's config run on its own) the callback does nothing."""
+    (the job's config run on its own), or in a study of several objectives, which Optuna cannot
+    prune, the callback does nothing."""
 
     def __init__(
         self,
-        monitor: str,
+        monitor: str | Sequence[str],
         storage: str | None = None,
         study_name: str | None = None,
         trial_number: int | None = None,
@@ -40,15 +45,19 @@ class OptunaPruning(L.Callback):
         n_startup_trials: int = 5,
         n_warmup_epochs: int = 0,
     ) -> None:
-        self.monitor = monitor
+        # optimized_metric: one name, or a list of them (one per objective of the study)
+        self.monitor = monitor if isinstance(monitor, str) else str(next(iter(monitor)))
         self.pruner = make_pruner(pruner, n_startup_trials, n_warmup_epochs)
         self.trial: optuna.Trial | None = None
         self._where = (storage, study_name, trial_number)
 
-    def _open_trial(self) -> optuna.Trial:
+    def _open_trial(self) -> optuna.Trial | None:
         storage_name, study_name, number = self._where
         storage = open_storage(storage_name)
         study = optuna.load_study(study_name=study_name, storage=storage, pruner=self.pruner)
+        if len(study.directions) > 1:  # Trial.report and should_prune raise NotImplementedError
+            log.info("%s: pruning is off (Optuna cannot prune multi-objective trials)", study_name)
+            return None
         study_id = storage.get_study_id_from_name(study_name)
         # study.ask() builds its Trial the same way; here in the job's own process.
         return optuna.Trial(
