@@ -38,4 +38,13 @@ def test_benchmark_runs_end_to_end_and_reports_its_rounds(tiny_data_dir, tmp_pat
     assert speedrun["fit_per_article_epoch"] == pytest.approx(statistics.median(ratios))
     accuracies = [run["test_acc"] for run in speedrun["runs"]]
     assert speedrun["min_test_acc"] == min(accuracies) > 0.1  # one epoch learns something
+    # Start-up: --help and a config error need neither Lightning nor data, a step needs both.
+    startup = {name: rows[f"startup_{name}"]["median_s"] for name in
+               ("help", "config_error", "missing_ckpt", "first_step")}  # fmt: skip
+    assert (
+        startup["help"] < startup["first_step"] and startup["config_error"] < startup["first_step"]
+    )
+    checked, plain = rows["checkpoint_load"]["seconds"], rows["checkpoint_load_plain"]["seconds"]
+    ratios = sorted(a / b for a, b in zip(checked, plain, strict=True))
+    assert rows["checkpoint_load"]["vs_plain"] == pytest.approx(statistics.median(ratios))
     assert "article/this" in result.stdout and report["machine"]["cores"] >= 1

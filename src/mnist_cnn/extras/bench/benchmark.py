@@ -93,6 +93,10 @@ def print_table(report: dict) -> None:
             ratio = f"{base / row['median_s']:.2f}x" if base and name in EPOCH_ROWS else "-"
             rounds = " ".join(f"{s:.2f}" for s in row["seconds"])
             print(f"{name:<20} {row['median_s']:>8.2f} {ratio:>13}  {rounds}")
+    if "vs_plain" in rows.get("checkpoint_load", {}):
+        print(
+            f"checking a checkpoint costs {rows['checkpoint_load']['vs_plain']:.3f}x a plain read"
+        )
     run = rows.get("speedrun")
     if run and "runs" in run:
         print(
@@ -144,6 +148,11 @@ def main() -> None:
             ),
             "hand_epoch": lambda: bm.hand_epoch(datamodule, n, v, device),
             "data_project": lambda: bm.project_batches(datamodule, device),
+            # Start-up, which every run, sweep job and subprocess test pays (whole processes).
+            "startup_help": lambda: bm.command_s("train.py", "--help"),
+            "startup_config_error": lambda: bm.command_s("train.py", "trainer.max_epoch=2"),
+            "startup_missing_ckpt": lambda: bm.command_s("eval.py", "ckpt_path=missing.ckpt"),
+            "startup_first_step": lambda: bm.first_step_s(data_dir, Path(scratch) / "step"),
         }
         skipped = {name: "--skip" for name in args.skip}
         if "keras_epoch" not in skipped and not _has("keras"):
@@ -159,12 +168,37 @@ def main() -> None:
                 )["t"]
             except RuntimeError as err:  # torchvision wants the uncompressed files
                 skipped["data_torchvision"] = f"torchvision cannot read {data_dir}: {err}"[:160]
+        if "checkpoint_load" not in skipped:
+            rows |= checkpoint_rows(data_dir, Path(scratch), args.repeats)
         if "speedrun" not in skipped:
             rows["speedrun"] = speedrun_row(data_dir, device, args, runs["article_epoch"])
         report["results"] = {**rows, **{k: {"skipped": v} for k, v in skipped.items()}}
     print_table(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def checkpoint_rows(data_dir: Path, scratch: Path, repeats: int) -> dict[str, dict]:
+    """20 reads of a real checkpoint with every check (archive, stored config, weights) against
+    20 plain torch.load reads, interleaved: what the checks cost a legitimate checkpoint."""
+    run = scratch / "ckpt_run"
+    overrides = [
+        f"data.data_dir={data_dir}", "data.download=false", "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "test=false", "logger=none",
+    ]  # fmt: skip
+    ckpt = Path(bm.train(bm.compose_config("train", overrides, run))["best_checkpoint"])
+    rows = interleaved(
+        {
+            "checkpoint_load": lambda: bm.checkpoint_loads_s(ckpt, checked=True),
+            "checkpoint_load_plain": lambda: bm.checkpoint_loads_s(ckpt, checked=False),
+        },
+        repeats,
+    )
+    checked, plain = rows["checkpoint_load"]["seconds"], rows["checkpoint_load_plain"]["seconds"]
+    rows["checkpoint_load"]["vs_plain"] = statistics.median(
+        a / b for a, b in zip(checked, plain, strict=True)
+    )
+    return rows
 
 
 def speedrun_row(

@@ -3,6 +3,8 @@ validation, then saving the weights) unless its docstring says otherwise."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,13 +19,14 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from mnist_cnn.cli import compose_config
+from mnist_cnn.cli import CONFIG_DIR, compose_config
 from mnist_cnn.data.datamodule import MnistDataModule
 from mnist_cnn.data.idx import to_unit_float
 from mnist_cnn.models import MnistCNN
 from mnist_cnn.train import train
 
 BATCH = 128
+CHECKOUT = CONFIG_DIR.parent  # where train.py and eval.py are
 Digits = tuple[torch.Tensor, torch.Tensor]  # uint8 images (N, 1, 28, 28), labels (N,)
 
 
@@ -200,4 +203,39 @@ def torchvision_batches(data_dir: Path) -> float:
     started = time.perf_counter()
     for _ in DataLoader(dataset, batch_size=BATCH, shuffle=True):
         pass
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- start-up and checkpoint reads
+def command_s(*args: str) -> float:
+    """Seconds for `python <args>` from the checkout, start to exit (its status not checked:
+    the error rows exit 1 on purpose)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, *args], cwd=CHECKOUT, capture_output=True, timeout=600)
+    return time.perf_counter() - started
+
+
+def first_step_s(data_dir: Path, run_dir: Path) -> float:
+    """`python train.py` for one training step and nothing else: start-up to the first batch."""
+    return command_s(
+        "train.py", f"data.data_dir={data_dir}", "data.download=false", "trainer.max_epochs=1",
+        "trainer.limit_train_batches=1", "trainer.limit_val_batches=0", "test=false",
+        "callbacks=none", "logger=none",
+        f"hydra.run.dir={run_dir}",
+    )  # fmt: skip
+
+
+def checkpoint_loads_s(path: Path, checked: bool, loads: int = 20) -> float:
+    """Seconds for `loads` reads of a checkpoint into a model: as eval and predict read it
+    (checked: the archive, the stored config, the weights), or as a plain torch.load would."""
+    from mnist_cnn.checkpoint import CONFIG_KEY, build_model, read_checkpoint
+    from mnist_cnn.stored_config import build_module
+
+    started = time.perf_counter()
+    for _ in range(loads):
+        if checked:
+            build_model(read_checkpoint(path), path)
+        else:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            build_module(checkpoint[CONFIG_KEY]).load_state_dict(checkpoint["state_dict"])
     return time.perf_counter() - started
