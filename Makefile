@@ -41,11 +41,15 @@ install: $(STAMP)
 train: $(STAMP)
 	$(BIN)/python train.py $(ARGS)
 
+# One pytest worker per core, at most 4 (pytest-xdist); tests/conftest.py keeps the tests of a
+# real server's folder on one worker, so each server starts once.
+PYTEST := $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup
+
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-fast: $(DEV_STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

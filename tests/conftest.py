@@ -32,6 +32,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# With pytest-xdist (make test runs `pytest -n auto`), the tests of one folder here share one
+# worker: their session fixtures start a real server (MLflow, optuna-dashboard, SLURM) or build a
+# model file, and do it once.
+ONE_WORKER = ("extras/trackers", "extras/optuna", "extras/keras", "extras/cluster")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        folder = item.path.parent.relative_to(tests).as_posix()
+        if folder in ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(folder))
+
+
 def real_digits_dir(config: pytest.Config) -> Path:
     """The real-digit folder: the pytest option, else the environment variable, else ../shared."""
     chosen = config.getoption(REAL_DIGITS_OPTION) or os.environ.get(REAL_DIGITS_ENV)
