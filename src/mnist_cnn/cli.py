@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import hydra
 from hydra import compose, initialize_config_dir
@@ -35,9 +35,6 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import MissingMandatoryValue
 
 from mnist_cnn.atomic import write_text
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 # A wheel ships the configs inside the package; a source checkout (editable install) has ./conf.
@@ -305,35 +302,10 @@ def instantiate_group(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in group.values() if node and "_target_" in node]
 
 
-class Tracker(Protocol):
-    """What a Lightning logger may add to record more of a run than metrics: each method is
-    optional, and the core calls only those a logger has (the trackers extra's have them)."""
-
-    def log_run_config(self, config: dict[str, Any]) -> None:
-        """The resolved run config, before training (else it gets `log_hyperparams(config)`)."""
-
-    def log_provenance(self, record: dict[str, Any]) -> None:
-        """The run's provenance record (mnist_cnn.provenance), before training."""
-
-    def log_figure(self, name: str, figure: Figure, png: Path, step: int) -> None:
-        """A picture of the learning report, already saved as `png`."""
-
-    def finish(self) -> None:
-        """The run is over (train and eval call it last; Lightning's finalize comes after fit
-        and after test alike)."""
-
-
 def log_config(loggers: Iterable[Any], config: dict[str, Any]) -> None:
-    """Hand the resolved run config to each logger (`Tracker.log_run_config` where defined)."""
+    """Hand the resolved run config to each logger (its `log_run_config` if any)."""
     for logger in loggers:
         getattr(logger, "log_run_config", logger.log_hyperparams)(config)
-
-
-def tell_trackers(loggers: Iterable[Any], method: str, *args: Any) -> None:
-    """Call `Tracker.<method>(*args)` on each logger that has it."""
-    for logger in loggers:
-        if callable(call := getattr(logger, method, None)):
-            call(*args)
 
 
 def print_results(results: dict[str, Any], run_dir: str | Path) -> None:

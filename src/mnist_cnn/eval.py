@@ -14,9 +14,9 @@ from mnist_cnn.cli import (
     instantiate_group,
     log_config,
     print_results,
-    tell_trackers,
 )
 from mnist_cnn.preflight import check_file, check_trainer
+from mnist_cnn.tracking import tell_trackers
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:

@@ -148,19 +148,13 @@ def check_network(net: dict[str, Any]) -> None:
             f"{', '.join(f'{c.__module__}.{c.__qualname__}' for c in NETWORKS)}). Your own "
             f"network? Add its class to NETWORKS in models/registry.py (docs/make-it-yours.md)."
         )
-    unknown = unknown_arguments(cls, {k: v for k, v in net.items() if not k.startswith("_")})
-    if unknown:
+    # registry.unknown_arguments, inline: a run's way to its first step passes few files.
+    accepted = inspect.signature(cls).parameters
+    unknown = [k for k in net if not k.startswith("_") and k not in accepted]
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
         raise ValueError(
             f"model.net.{unknown[0]}={net[unknown[0]]}: not an argument of {cls.__name__} (it "
-            f"takes {', '.join(inspect.signature(cls).parameters)}). An experiment/ overlay or "
+            f"takes {', '.join(accepted)}). An experiment/ overlay or "
             f"override written for another network sets it: drop it, or choose that network "
             f"(model=<its config>)."
         )
-
-
-def unknown_arguments(cls: type, kwargs: Mapping[str, Any]) -> list[str]:
-    """The keys of `kwargs` that `cls`'s constructor does not take, sorted."""
-    accepted = inspect.signature(cls).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-        return []
-    return sorted(key for key in kwargs if key not in accepted)

@@ -20,8 +20,8 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 
 from mnist_cnn.atomic import write_bytes_atomic, write_json
-from mnist_cnn.cli import tell_trackers
 from mnist_cnn.data.idx import FILES, find_file
+from mnist_cnn.tracking import tell_trackers
 
 PROVENANCE_KEY = "mnist_cnn_provenance"  # the record's entry in a checkpoint
 RECORD_FILE, PATCH_FILE, CACHE_FILE = "provenance.json", "uncommitted.patch", ".fingerprints.json"

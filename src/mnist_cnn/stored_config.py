@@ -17,8 +17,13 @@ from torch import nn
 
 from mnist_cnn.data.datamodule import MnistDataModule
 from mnist_cnn.models.module import MnistLitModule
-from mnist_cnn.models.registry import NETWORKS, OPTIMIZERS, SCHEDULERS, target_names
-from mnist_cnn.preflight import unknown_arguments
+from mnist_cnn.models.registry import (
+    NETWORKS,
+    OPTIMIZERS,
+    SCHEDULERS,
+    target_names,
+    unknown_arguments,
+)
 
 KeyPath = tuple[str, ...]
 

@@ -20,9 +20,9 @@ from mnist_cnn.cli import (
     instantiate_group,
     log_config,
     print_results,
-    tell_trackers,
 )
 from mnist_cnn.preflight import check_train
+from mnist_cnn.tracking import tell_trackers
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from mnist_cnn.cli import tell_trackers
 from mnist_cnn.models.module import scalars
 from mnist_cnn.report.plots import confusion_matrix_figure, curves_figure, mistakes_figure
+from mnist_cnn.tracking import tell_trackers
 
 CURVE_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc")
 

@@ -7,7 +7,10 @@ mnist_cnn.stored_config). Your own network: import its class and add it to NETWO
 
 from __future__ import annotations
 
+import inspect
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from torch import optim
 
@@ -40,3 +43,11 @@ def target_names(classes: tuple[type, ...]) -> dict[str, type]:
             if getattr(module, cls.__qualname__, None) is cls:
                 names[f"{'.'.join(parts[:end])}.{cls.__qualname__}"] = cls
     return names
+
+
+def unknown_arguments(cls: type, kwargs: Mapping[str, Any]) -> list[str]:
+    """The keys of `kwargs` that `cls`'s constructor does not take, sorted."""
+    accepted = inspect.signature(cls).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        return []
+    return sorted(key for key in kwargs if key not in accepted)

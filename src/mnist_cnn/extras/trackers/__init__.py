@@ -2,7 +2,7 @@
 
 `logger=mlflow`, `logger=wandb`, `logger=many` (conf/logger/); `pip install -e ".[trackers]"`.
 Each is a Lightning logger that also implements what the core hands to trackers
-(`mnist_cnn.cli.Tracker`): the run's config, its provenance record and the report's pictures.
+(`mnist_cnn.tracking.Tracker`): the run's config, its provenance record and the report's pictures.
 """
 
 from mnist_cnn.extras.trackers.fail_soft import FailSoft
