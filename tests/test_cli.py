@@ -29,6 +29,9 @@ def test_a_default_run_shows_summary_progress_results_and_run_folder_only(tiny_d
     assert result.returncode == 0, result.stderr[-3000:]
     console = result.stdout + result.stderr
     assert [line for line in CHATTER if line in console] == []
+    # Lightning's lines once, as Lightning prints them (not again through Hydra's log handler).
+    assert console.count("GPU available: False, used: False") == 1, console[:3000]
+    assert "[lightning.pytorch" not in console
     assert "LeafSpec" not in console  # torch 2.14's deprecation of what Lightning 2.6.6 calls
     assert "Trainable params" in console and "Epoch 0: 100%" in console  # summary, progress
     assert "Results (also in metrics.json):" in result.stdout

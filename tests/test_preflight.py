@@ -82,6 +82,23 @@ def test_trainer_settings_this_machine_cannot_run(extra, match, tiny_data_dir, t
     _refused(tiny_data_dir, tmp_path / "run", *extra, match=match)
 
 
+def test_no_validation_while_a_callback_watches_a_validation_metric(tiny_data_dir, tmp_path):
+    _refused(
+        tiny_data_dir, tmp_path / "run", "trainer.limit_val_batches=0",
+        match=r"trainer\.limit_val_batches=0 runs no validation, but callbacks\.model_checkpoint "
+        r"watches val/acc: add callbacks\.model_checkpoint=null",
+    )  # fmt: skip
+    run_dir = tmp_path / "without"
+    cfg = compose_config(
+        "train",
+        overrides(tiny_data_dir, "trainer.limit_val_batches=0", "trainer.limit_train_batches=1",
+                  "trainer.max_epochs=1",
+                  "callbacks.model_checkpoint=null", "callbacks.early_stopping=null", "test=false"),
+        run_dir,
+    )  # fmt: skip
+    assert train(cfg)["global_step"] == 1
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
 def test_gpu_asked_for_on_a_machine_without_one(tiny_data_dir, tmp_path):
     _refused(

@@ -160,6 +160,14 @@ def quiet_libraries() -> None:
         logging.getLogger(name).addFilter(_DROP_TIPS)
     # torch 2.14 deprecates LeafSpec, which Lightning 2.6.6 builds on every batch transfer.
     warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+    # Lightning gives these loggers a console of their own only when it is imported before
+    # logging is set up; imported after Hydra's set-up (as the entry points do, to start fast)
+    # it would print each line twice, through its handler and Hydra's. The console it would give:
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(logging.StreamHandler())
+            logger.propagate = False
 
 
 @contextmanager

@@ -41,6 +41,7 @@ def check_train(cfg: DictConfig) -> None:
         check_file(init_from, "init_from")
     check_data_files(cfg.data)
     check_trainer(cfg.trainer)
+    check_validation(cfg)
     net = OmegaConf.to_container(cfg.model.net, resolve=True)
     check_network(net)
     if ckpt_path is not None and ckpt_path not in CKPT_KEYWORDS:
@@ -48,6 +49,19 @@ def check_train(cfg: DictConfig) -> None:
 
         check_resumable(ckpt_path, net)
     # init_from is read once, by mnist_cnn.checkpoint.init_weights, as the model is built.
+
+
+def check_validation(cfg: DictConfig) -> None:
+    """Refuse a run without validation whose callbacks watch a validation metric (Lightning
+    would fail at the end of the first epoch)."""
+    if cfg.trainer.get("limit_val_batches") != 0:
+        return
+    for name, node in (cfg.get("callbacks") or {}).items():
+        if node and str(node.get("monitor", "")).startswith("val/"):
+            raise ValueError(
+                f"trainer.limit_val_batches=0 runs no validation, but callbacks.{name} watches "
+                f"{node.monitor}: add callbacks.{name}=null, or validate some batches."
+            )
 
 
 def check_file(path: str | Path, key: str) -> None:
