@@ -5,6 +5,7 @@ import torch
 from mnist_cnn.models import MnistCNN
 from mnist_cnn.models.module import MnistLitModule
 from mnist_cnn.models.summary import summary
+from tests.fixtures import REPO, compose_config
 
 
 def _rows(text: str) -> dict[str, list[str]]:
@@ -41,3 +42,21 @@ def test_the_module_prints_it_and_leaves_the_network_as_it_was(capsys):
     assert "Trainable params: 16,010" in text and "Non-trainable params: 18,816" in text
     assert not any(t.requires_grad for t in frozen.features.parameters())
     assert torch.is_grad_enabled()
+
+
+def test_the_readme_shows_what_a_run_prints():
+    assert summary(MnistCNN()) in (REPO / "README.md").read_text()
+
+
+def test_lightnings_table_is_one_override_away(tmp_path):
+    from lightning.pytorch.callbacks import ModelSummary
+
+    from mnist_cnn.callbacks import KerasSummary
+    from mnist_cnn.cli import instantiate_group
+
+    override = "callbacks.model_summary._target_=lightning.pytorch.callbacks.ModelSummary"
+    kinds = {type(c) for c in instantiate_group(compose_config("train", [], tmp_path).callbacks)}
+    assert KerasSummary in kinds and ModelSummary not in kinds
+    cfg = compose_config("train", [override], tmp_path)
+    kinds = {type(c) for c in instantiate_group(cfg.callbacks)}
+    assert ModelSummary in kinds and KerasSummary not in kinds

@@ -21,7 +21,7 @@ SchedulerFactory = Callable[[Optimizer], Any]
 STAGES = ("train", "val", "test")
 # The Keras recipe: Adam with its default learning rate. fused=True updates all parameters in one
 # kernel: 2.1x faster optimiser steps than the per-tensor default on CPU (8 small tensors), the
-# same update up to float rounding (1.5e-8 after 100 steps); see docs/performance.md.
+# same update up to float rounding (1.5e-8 after 100 steps).
 KERAS_ADAM = partial(Adam, lr=1e-3, fused=True)
 
 

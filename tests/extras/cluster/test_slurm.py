@@ -1,5 +1,6 @@
 """Multiruns as real SLURM jobs (hydra/launcher=slurm) on the one-node cluster that
-scripts/local_slurm.sh starts; a grid sweep, and an Optuna study fed by SLURM jobs."""
+src/mnist_cnn/extras/cluster/local_slurm.sh starts; a grid sweep, and an Optuna study fed by
+SLURM jobs."""
 
 import csv
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A one-node SLURM cluster on this machine, for the SLURM tests and for trying
 # `python train.py -m hydra/launcher=slurm hydra.launcher.partition=debug ...` without a cluster.
-#   scripts/local_slurm.sh   -> prints "ready" (was running) or "started" once `sinfo` shows
-#                               partition debug up (exit 0);
-#                               otherwise says why on stderr (exit 1).
+#   src/mnist_cnn/extras/cluster/local_slurm.sh
+#     -> prints "ready" (was running) or "started" once `sinfo` shows partition debug up (exit 0);
+#        otherwise says why on stderr (exit 1).
 # As root it installs Debian's slurmctld, slurmd, slurm-client and munge when missing (about 7 s
 # from a package mirror), writes /etc/slurm/slurm.conf for this host (CPUs=2, no accounting,
 # one partition `debug`) and starts munged, slurmctld and slurmd. A running cluster is left alone.
@@ -44,7 +44,7 @@ if ! pgrep -x munged >/dev/null; then
 fi
 
 cat > /etc/slurm/slurm.conf <<CONF
-# Written by mnist-cnn scripts/local_slurm.sh: one node, no accounting.
+# Written by mnist-cnn src/mnist_cnn/extras/cluster/local_slurm.sh: one node, no accounting.
 ClusterName=local
 SlurmctldHost=${host}
 SlurmUser=root
