@@ -35,7 +35,7 @@ def sweep(tiny_data_dir, tmp_path) -> Callable[..., int]:
 
 @pytest.fixture(scope="session")
 def front_sweep(tiny_data_dir, tmp_path_factory) -> Path:
-    """The sweep folder of hparams_search=accuracy_vs_size (docs/optuna.md's example), 6 trials
+    """The sweep folder of hparams_search=accuracy_vs_size (docs/sweeps.md's example), 6 trials
     drawn by a seeded random sampler, on tiny real digits."""
     root = tmp_path_factory.mktemp("front")
     status = run_in_process(

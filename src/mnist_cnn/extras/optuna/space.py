@@ -1,5 +1,5 @@
 """The search space: Hydra's sweep syntax as Optuna distributions (the mapping of Hydra's Optuna
-plugin, table in docs/optuna.md), the grid for GridSampler, and conditional parameters drawn
+plugin, table in docs/sweeps.md), the grid for GridSampler, and conditional parameters drawn
 by a function the user's own config names (`hydra.sweeper.custom_search_space`)."""
 
 from __future__ import annotations
