@@ -4,7 +4,7 @@ import pytest
 
 from mnist_cnn.inference import load_classifier
 from mnist_cnn.train import train
-from tests.fixtures import compose_config, synthetic_digits, write_dataset
+from tests.fixtures import compose_config, is_share_of, synthetic_digits, write_dataset
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,8 @@ def test_other_mnist_format_datasets_train_and_name_their_classes(
     cfg = compose_config("train", overrides, tmp_path / "run")
     assert cfg.data.dataset == folder and list(cfg.data.class_names[:2]) == first_names
     summary = train(cfg)
-    assert 0.0 <= summary["test/acc"] <= 1.0 and (tmp_path / "run" / "mistakes.png").is_file()
+    # 100 test images in batches of 64 and 36.
+    assert is_share_of(summary["test/acc"], 100) and (tmp_path / "run" / "mistakes.png").is_file()
     classify = load_classifier(summary["best_checkpoint"])
     (result,) = classify(synthetic_digits(1)[0])
     assert classify.class_names[:2] == first_names and result.prediction in classify.class_names

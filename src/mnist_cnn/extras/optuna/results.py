@@ -47,15 +47,13 @@ def _front(study: optuna.Study) -> list[FrozenTrial]:
 def plot_front(study: optuna.Study, metrics: Sequence[str], path: Path) -> None:
     """Every completed trial of a two-objective study, its Pareto front joined and numbered:
     the second objective across, the first up."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on a cluster node
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no display needed, none chosen for others
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     front = sorted(_front(study), key=lambda trial: trial.values[1])
-    figure, axes = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+    axes = figure.subplots()
     axes.scatter([t.values[1] for t in complete], [t.values[0] for t in complete], s=18,
                  color="0.7", label=f"{len(complete)} completed trials")  # fmt: skip
     axes.plot([t.values[1] for t in front], [t.values[0] for t in front], "o-", color="C0",
@@ -74,4 +72,3 @@ def plot_front(study: optuna.Study, metrics: Sequence[str], path: Path) -> None:
              title=f"Study '{study.study_name}', its front's trials numbered")  # fmt: skip
     axes.legend(loc="lower right")
     figure.savefig(path, dpi=120)
-    plt.close(figure)
