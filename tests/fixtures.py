@@ -4,6 +4,7 @@ files and generated digits live in the package (mnist_cnn.data), for the benchma
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import logging
@@ -118,6 +119,24 @@ def peak_kib_all(commands: list[tuple[str, ...]]) -> list[tuple[int, str]]:
 
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
+
+
+# One short epoch per sweep job: the sweep machinery is under test, not the model.
+QUICK_JOB = [
+    "trainer.accelerator=cpu", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
+    "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "logger=none",
+]  # fmt: skip
+
+
+def summary_rows(sweep_dir: Path) -> list[dict[str, str]]:
+    """The rows of a sweep folder's summary.csv."""
+    with open(sweep_dir / "summary.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def job_dirs(sweep_dir: Path) -> list[str]:
+    """The job folders of a sweep (0, 1, ...), not Hydra's or submitit's hidden ones."""
+    return sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def is_share_of(accuracy: float, images: int) -> bool:

@@ -1,11 +1,11 @@
 """Sweep summary: per-job rows with the overrides that vary (the shared ones once, above), 4
 significant digits, and mean ± std (n) per configuration over seeds or folds."""
 
-import csv
 import json
 import statistics
 
 from mnist_cnn.sweep_summary import write_summary
+from tests.fixtures import summary_rows
 
 METRICS = ["val/acc_best", "test/acc"]
 
@@ -31,8 +31,7 @@ def test_repeats_over_folds_and_seeds_are_summarised_per_configuration(tmp_path)
     _job(tmp_path, number + 1, ["lr=0.01", "data.fold=3", "seed=1"], status="pruned")
 
     write_summary(tmp_path, METRICS)
-    with open(tmp_path / "summary.csv") as f:
-        rows = list(csv.DictReader(f))
+    rows = summary_rows(tmp_path)
     jobs = [row for row in rows if row["job"].isdigit()]
     repeats = {row["overrides"]: row for row in rows if not row["job"].isdigit()}
     assert len(jobs) == 7 and [row["status"] for row in jobs[-2:]] == ["failed", "pruned"]
@@ -55,8 +54,7 @@ def test_a_sweep_without_repeats_has_only_job_rows(tmp_path):
     _job(tmp_path, 0, ["lr=0.001", "seed=1"], **{"val/acc_best": 0.9, "test/acc": 0.8})
     _job(tmp_path, 1, ["lr=0.01", "seed=1"], **{"val/acc_best": 0.7, "test/acc": 0.6})
     write_summary(tmp_path, METRICS)
-    with open(tmp_path / "summary.csv") as f:
-        assert [row["job"] for row in csv.DictReader(f)] == ["0", "1"]
+    assert [row["job"] for row in summary_rows(tmp_path)] == ["0", "1"]
 
 
 def test_shared_overrides_are_shown_once_and_numbers_to_4_significant_digits(tmp_path):
@@ -74,7 +72,6 @@ def test_shared_overrides_are_shown_once_and_numbers_to_4_significant_digits(tmp
     assert "| 0 | model.optimizer.lr=0.002679 model.net.channels=[8,16] | 0.85 | 0.5 | 2 |" in table
     assert "| 1 | model.optimizer.lr=0.0001235 model.net.channels=[9,16] |" in table
     assert "max_epochs" not in table and "optuna_trial" not in table
-    with open(tmp_path / "summary.csv") as f:
-        rows = list(csv.DictReader(f))
+    rows = summary_rows(tmp_path)
     assert rows[0]["overrides"] == f"model.optimizer.lr={lrs[0]} model.net.channels=[8,16]"
     assert rows[0]["val/acc_best"] == "0.8500000238418579"  # the CSV keeps every digit

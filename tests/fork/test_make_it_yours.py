@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import REPO, synthetic_digits
+from tests.fixtures import REPO, summary_rows, synthetic_digits
 from tests.fork.fixtures import fork as make_fork
 
 DOC = REPO / "docs" / "make-it-yours.md"
@@ -141,8 +141,7 @@ def test_a_fork_with_its_own_network_and_dataset_does_everything(template, tmp_p
     search = "python train.py -m hparams_search=optuna hydra.sweeper.n_trials=2 data=my_digits"
     _step(doc, fork, search, *QUICK)
     (sweep,) = (fork / "outputs" / "train" / "multiruns").iterdir()
-    with open(sweep / "summary.csv") as f:
-        assert [row["status"] for row in csv.DictReader(f)] == ["completed", "completed"]
+    assert [row["status"] for row in summary_rows(sweep)] == ["completed", "completed"]
 
     # Everything the commands wrote lies under outputs/, and nothing failed.
     written = _files(fork) - before

@@ -1,7 +1,6 @@
 """Multiruns of the cluster extra: DDP inside a sweep, submitit launchers, the SLURM launcher's
 settings."""
 
-import csv
 import signal
 
 import pytest
@@ -13,22 +12,7 @@ from submitit.slurm.slurm import _make_sbatch_string
 
 from mnist_cnn.cli import CONFIG_DIR, register_resolvers
 from mnist_cnn.extras.cluster.multirun_ddp import hydra_flags
-from tests.fixtures import run_cli
-
-# One short epoch per job: the sweep machinery is under test, not the model.
-QUICK = [
-    "trainer.accelerator=cpu", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
-    "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "logger=none",
-]  # fmt: skip
-
-
-def _summary(sweep_dir):
-    with open(sweep_dir / "summary.csv") as f:
-        return list(csv.DictReader(f))
-
-
-def _job_dirs(sweep_dir):
-    return sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+from tests.fixtures import QUICK_JOB, job_dirs, run_cli, summary_rows
 
 
 @pytest.mark.slow
@@ -39,13 +23,13 @@ def test_ddp_inside_a_multirun_leaves_one_folder_per_job_and_survives_a_failed_j
     and Lightning's watchdog must not end the sweep with a failed DDP job."""
     result = run_cli(
         "train.py", "-m", "trainer.devices=2", "model.optimizer.lr=-1,1e-3",
-        f"data.data_dir={tiny_data_dir}", *QUICK, f"paths.log_dir={tmp_path}",
+        f"data.data_dir={tiny_data_dir}", *QUICK_JOB, f"paths.log_dir={tmp_path}",
     )  # fmt: skip
     assert result.returncode != 0  # the sweep reports the failure, after running the next job
     assert not (tmp_path / "train" / "runs").exists()
     (sweep_dir,) = (tmp_path / "train" / "multiruns").iterdir()
-    assert _job_dirs(sweep_dir) == ["0", "1"], result.stderr[-3000:]
-    failed, completed = _summary(sweep_dir)
+    assert job_dirs(sweep_dir) == ["0", "1"], result.stderr[-3000:]
+    failed, completed = summary_rows(sweep_dir)
     assert failed["status"] == "failed" and "Invalid learning rate" in failed["error"]
     assert completed["status"] == "completed" and "lr=0.001" in completed["overrides"]
     assert "| failed |" in (sweep_dir / "summary.md").read_text()
@@ -56,12 +40,12 @@ def test_submitit_local_runs_a_two_job_multirun(tiny_data_dir, tmp_path):
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
         "train.py", "-m", "hydra/launcher=submitit_local", "model.optimizer.lr=1e-3,3e-3",
-        f"data.data_dir={tiny_data_dir}", *QUICK, f"hydra.sweep.dir={sweep_dir}",
+        f"data.data_dir={tiny_data_dir}", *QUICK_JOB, f"hydra.sweep.dir={sweep_dir}",
         f"paths.log_dir={tmp_path}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert _job_dirs(sweep_dir) == ["0", "1"] and (sweep_dir / ".submitit").is_dir()
-    assert [row["status"] for row in _summary(sweep_dir)] == ["completed", "completed"]
+    assert job_dirs(sweep_dir) == ["0", "1"] and (sweep_dir / ".submitit").is_dir()
+    assert [row["status"] for row in summary_rows(sweep_dir)] == ["completed", "completed"]
 
 
 def test_slurm_launcher_asks_for_one_task_per_device_and_lightnings_requeue_signal(tmp_path):

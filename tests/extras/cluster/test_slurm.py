@@ -2,29 +2,18 @@
 src/mnist_cnn/extras/cluster/local_slurm.sh starts; a grid sweep, and an Optuna study fed by
 SLURM jobs."""
 
-import csv
-
 import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tests.fixtures import run_cli
+from tests.fixtures import QUICK_JOB, run_cli, summary_rows
 
-QUICK = [
-    "trainer.accelerator=cpu", "trainer.devices=1", "trainer.max_epochs=1",
-    "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-    "trainer.limit_test_batches=1", "logger=none",
-]  # fmt: skip
+QUICK = [*QUICK_JOB, "trainer.devices=1"]
 # The local cluster has 2 CPUs and no GPU: two one-CPU jobs run side by side.
 ON_SLURM = [
     "hydra/launcher=slurm", "hydra.launcher.gpus_per_node=0", "hydra.launcher.cpus_per_task=1",
     "hydra.launcher.timeout_min=10",
 ]  # fmt: skip
-
-
-def _rows(sweep_dir):
-    with open(sweep_dir / "summary.csv") as f:
-        return list(csv.DictReader(f))
 
 
 @pytest.mark.slow
@@ -42,7 +31,7 @@ def test_a_sweep_runs_as_slurm_jobs(slurm_partition, tiny_data_dir, tmp_path, sw
         f"hydra.sweep.dir={sweep_dir}", timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = _rows(sweep_dir)
+    rows = summary_rows(sweep_dir)
     assert [row["status"] for row in rows] == ["completed", "completed"]
     # submitit's sbatch logs: one real SLURM job id per job.
     logs = sorted((sweep_dir / ".submitit").glob("*/*_log.out"))

@@ -2,7 +2,6 @@
 killed trials marked failed, bad input refused before any training, the failure rate that stops
 a sweep, the grid sampler, and each sampler of hydra/sweeper/sampler."""
 
-import csv
 import inspect
 import os
 import signal
@@ -23,7 +22,7 @@ from mnist_cnn.cli import CONFIG_DIR, register_resolvers
 from mnist_cnn.extras.optuna.storage import open_storage
 from mnist_cnn.extras.optuna.study import open_study
 from mnist_cnn.extras.optuna.sweeper import OptunaSweeper
-from tests.fixtures import REPO, run_cli
+from tests.fixtures import REPO, run_cli, summary_rows
 
 QUICK = [
     "trainer.accelerator=cpu", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
@@ -51,8 +50,7 @@ def _sweep(tiny_data_dir, tmp_path, storage, *overrides):
 
 
 def _statuses(sweep_dir):
-    with open(sweep_dir / "summary.csv") as f:
-        return [row["status"] for row in csv.DictReader(f)]
+    return [row["status"] for row in summary_rows(sweep_dir)]
 
 
 def _study_with_a_good_trial(storage, direction="maximize"):

@@ -1,34 +1,21 @@
 """An Optuna search's trials land in the sweep's summary, and its study outside the sweep."""
 
-import csv
-
 import pytest
 from omegaconf import OmegaConf
 
-from tests.fixtures import run_cli
-
-# One short epoch per job: the sweep machinery is under test, not the model.
-QUICK = [
-    "trainer.accelerator=cpu", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
-    "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "logger=none",
-]  # fmt: skip
-
-
-def _summary(sweep_dir):
-    with open(sweep_dir / "summary.csv") as f:
-        return list(csv.DictReader(f))
+from tests.fixtures import QUICK_JOB, run_cli, summary_rows
 
 
 @pytest.mark.slow
-def test_optuna_trials_land_in_the_summary(tiny_data_dir, tmp_path):
+def test_optuna_trials_land_in_thesummary_rows(tiny_data_dir, tmp_path):
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
         "train.py", "-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3",
-        "hydra.sweeper.sampler.n_startup_trials=2", f"data.data_dir={tiny_data_dir}", *QUICK,
+        "hydra.sweeper.sampler.n_startup_trials=2", f"data.data_dir={tiny_data_dir}", *QUICK_JOB,
         f"hydra.sweep.dir={sweep_dir}", f"paths.log_dir={tmp_path}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = _summary(sweep_dir)
+    rows = summary_rows(sweep_dir)
     assert len(rows) == 3 and all(row["status"] == "completed" for row in rows)
     # The generic space, and the network's own (conf/hparams_search/search_space/keras_cnn.yaml):
     # in each row, or above the table when all three trials drew the same value.
