@@ -38,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 ONE_WORKER = ("extras/trackers", "extras/optuna", "extras/keras", "extras/cluster")
 
 
+# tryfirst: xdist reads the marks in its own collection hook, which must come after this one.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     tests = Path(__file__).parent
     for item in items:

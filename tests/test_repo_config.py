@@ -81,3 +81,15 @@ def test_the_workflow_passes_actionlint(tmp_path):
     broken = tmp_path / "ci.yml"
     broken.write_text(WORKFLOW.read_text().replace("pull_request:", "pull_requests:"))
     assert "pull_requests" in _lint(actionlint, broken).stdout
+
+
+@pytest.mark.slow
+def test_a_real_servers_tests_share_one_worker_under_make_test():
+    # make test's `--dist loadgroup` with the groups tests/conftest.py marks: were they split, each
+    # worker would start its own server (pytest 9.2 with xdist 3.8 splits them: pyproject.toml).
+    command = [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-v",
+               "-p", "no:cacheprovider", "tests/extras/trackers/test_checks.py"]  # fmt: skip
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    workers = {line.split()[0] for line in result.stdout.splitlines() if " PASSED " in line}
+    assert len(workers) == 1, result.stdout[-3000:]
