@@ -83,8 +83,11 @@ def test_without_data_the_run_stops_fast_with_the_fix(tmp_path):
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
-@pytest.mark.parametrize("script", ["mnist-train", "mnist-eval", "mnist-from-keras"])
-def test_console_scripts_find_the_configs_from_any_directory(script, tmp_path):
+@pytest.mark.parametrize(
+    ("script", "task"),
+    [("mnist-train", "train"), ("mnist-eval", "eval"), ("mnist-from-keras", "from_keras")],
+)
+def test_console_scripts_find_the_configs_from_any_directory(script, task, tmp_path):
     executable = Path(sys.executable).parent / script
     if not executable.exists():
         pytest.skip(f"{script} is not installed beside {sys.executable} (pip install -e .)")
@@ -97,6 +100,6 @@ def test_console_scripts_find_the_configs_from_any_directory(script, tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"task_name: {script.removeprefix('mnist-').replace('-', '_')}" in result.stdout
+    assert f"task_name: {task}" in result.stdout
     module = "_target_: mnist_cnn.models.module.MnistLitModule"
     assert module in result.stdout or script != "mnist-train"
