@@ -16,8 +16,8 @@ ARGS ?=
 
 help:
 	@echo "make train      train the Keras MNIST convnet (ARGS='key=value ...' to override)"
-	@echo "make test       the whole test suite on CPU (8 minutes on 2 cores)"
-	@echo "make test-fast  the quick loop: the suite less its slow subprocess runs (2 minutes)"
+	@echo "make test       the whole test suite on CPU (2 cores: 12 min with every extra, 3 with none)"
+	@echo "make test-fast  the quick loop: the suite less its slow subprocess runs (under 2 min)"
 	@echo "make lint       ruff check + format check"
 # extra: bench
 	@echo "make benchmark  the benchmark: table on screen, JSON in outputs/benchmark.json"
