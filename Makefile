@@ -16,7 +16,7 @@ ARGS ?=
 
 help:
 	@echo "make train      train the Keras MNIST convnet (ARGS='key=value ...' to override)"
-	@echo "make test       the whole test suite on CPU (2 cores: 12 min with every extra, 3 with none)"
+	@echo "make test       the whole test suite on CPU (2 cores: 8-12 min with every extra, 3-4 with none)"
 	@echo "make test-fast  the quick loop: the suite less its slow subprocess runs (under 2 min)"
 	@echo "make lint       ruff check + format check"
 # extra: bench

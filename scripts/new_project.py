@@ -40,9 +40,9 @@ def main() -> None:
     extras = [extra for extra in args.extras.split(",") if extra]
     dest = new_project(args.name, args.dest or TEMPLATE.parent / args.name, extras)
     # Measured on 2 cores (README, Tests): the minimal fork, and the template with every extra.
-    fast, full = ("under a minute", "about 3 minutes")
+    fast, full = ("under a minute", "3-4 minutes")
     if extras:
-        fast, full = "1-2 minutes", "up to 12 minutes"
+        fast, full = "1-2 minutes", "8-12 minutes with every extra"
     print(
         f"wrote {dest} (a git repository, one commit; copier update takes later template "
         f"changes)\nnext: cd {dest} && make test-fast   # the quick loop, {fast} on 2 cores\n"
