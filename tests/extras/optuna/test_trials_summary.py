@@ -7,7 +7,7 @@ from tests.fixtures import QUICK_JOB, run_cli, summary_rows
 
 
 @pytest.mark.slow
-def test_optuna_trials_land_in_thesummary_rows(tiny_data_dir, tmp_path):
+def test_optuna_trials_land_in_the_summary(tiny_data_dir, tmp_path):
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
         "train.py", "-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3",
